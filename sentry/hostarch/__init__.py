@@ -1,0 +1,81 @@
+"""Host-architecture primitives: addresses, address ranges, access types.
+
+The bottom layer of the sentry (above only ``sentry.linuxerr``); compare
+gVisor's ``pkg/hostarch``. Addresses are plain ``int``s in ``[0, 2**64)``.
+"""
+
+from sentry.hostarch.access_type import (
+    ANY_ACCESS,
+    EXECUTE,
+    NO_ACCESS,
+    PROT_EXEC,
+    PROT_READ,
+    PROT_WRITE,
+    READ,
+    READ_EXECUTE,
+    READ_WRITE,
+    WRITE,
+    AccessType,
+)
+from sentry.hostarch.addr import (
+    ADDR_MAX,
+    HUGE_PAGE_MASK,
+    HUGE_PAGE_SHIFT,
+    HUGE_PAGE_SIZE,
+    MAX_RW_COUNT,
+    PAGE_MASK,
+    PAGE_SHIFT,
+    PAGE_SIZE,
+    UIO_MAXIOV,
+    add_length,
+    huge_page_offset,
+    huge_page_round_down,
+    huge_page_round_up,
+    is_huge_page_aligned,
+    is_page_aligned,
+    must_page_round_up,
+    page_offset,
+    page_round_down,
+    page_round_up,
+    to_pages_round_up,
+)
+from sentry.hostarch.addr_range import AddrRange, must_to_range, to_range
+from sentry.hostarch.addr_range_seq import AddrRangeSeq
+
+__all__ = [
+    "ADDR_MAX",
+    "ANY_ACCESS",
+    "EXECUTE",
+    "HUGE_PAGE_MASK",
+    "HUGE_PAGE_SHIFT",
+    "HUGE_PAGE_SIZE",
+    "MAX_RW_COUNT",
+    "NO_ACCESS",
+    "PAGE_MASK",
+    "PAGE_SHIFT",
+    "PAGE_SIZE",
+    "PROT_EXEC",
+    "PROT_READ",
+    "PROT_WRITE",
+    "READ",
+    "READ_EXECUTE",
+    "READ_WRITE",
+    "UIO_MAXIOV",
+    "WRITE",
+    "AccessType",
+    "AddrRange",
+    "AddrRangeSeq",
+    "add_length",
+    "huge_page_offset",
+    "huge_page_round_down",
+    "huge_page_round_up",
+    "is_huge_page_aligned",
+    "is_page_aligned",
+    "must_page_round_up",
+    "must_to_range",
+    "page_offset",
+    "page_round_down",
+    "page_round_up",
+    "to_pages_round_up",
+    "to_range",
+]
