@@ -1,0 +1,32 @@
+"""The loader's one exception type."""
+
+from __future__ import annotations
+
+from sentry.linuxerr import ENOEXEC, Errno
+
+
+class LoadError(Exception):
+    """A program could not be loaded.
+
+    ``str(error)`` is a one-line, human-readable message naming the file.
+    ``errno`` is the Linux error (an ``Errno`` singleton, compare with
+    ``is``; ``err`` is the same object) ``execve(2)`` would return: ENOEXEC for
+    anything that is not a loadable ELF64 x86-64 executable (bad format,
+    truncated, dynamically linked), ENOENT/ENOTDIR/ELOOP for path problems,
+    EACCES for a file that is not a regular file or may not be read or
+    executed, E2BIG for argument lists that do not fit, ENOMEM when the
+    memory manager refuses a mapping.
+    """
+
+    def __init__(self, message: str, err: Errno = ENOEXEC) -> None:
+        message = " ".join(message.split())  # guarantee a single line
+        super().__init__(message)
+        self.message = message
+        self.errno: Errno = err
+        self.err: Errno = err
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return f"LoadError({self.message!r}, {self.err!r})"

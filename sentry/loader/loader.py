@@ -1,0 +1,424 @@
+"""Loading a static executable into a MemoryManager (gVisor
+``loader/loader.go`` and ``loader/elf.go``; Linux ``load_elf_binary``).
+
+:func:`load` opens a host file, validates it completely (nothing is mapped
+before the file is known to be loadable), maps its PT_LOAD segments as
+private file mappings (pages arrive lazily on first touch and are copied on
+write), zeroes the bss part of the last file page, maps the rest of the bss
+as anonymous memory, places the break after the highest segment, maps an
+8 MiB ``[stack]`` below ``layout.stack_top`` and writes argv, envp, the
+auxiliary vector and the strings onto it exactly as Linux does.
+
+Supported: ELF64 little-endian x86-64 ``ET_EXEC`` (static) and ``ET_DYN``
+without PT_INTERP (static-pie, loaded at ``layout.pie_base`` minus the first
+segment's page, i.e. Linux's ``ELF_ET_DYN_BASE`` with ASLR off). Anything
+with PT_INTERP is refused (dynamic executables are not supported yet).
+
+Divergence from Linux: since 5.10 Linux loads an ET_DYN *without*
+interpreter (a static-pie or ld.so run directly) in the mmap area rather
+than at ``ELF_ET_DYN_BASE``; we use ``pie_base`` (gVisor's choice too),
+which keeps the break far from the mmap area. A position-independent
+program cannot tell.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
+from sentry.linuxerr import EACCES, EIO, ENOMEM, Errno, from_errno
+from sentry.loader.auxv import (
+    AT_BASE,
+    AT_CLKTCK,
+    AT_EGID,
+    AT_ENTRY,
+    AT_EUID,
+    AT_EXECFN,
+    AT_FLAGS,
+    AT_GID,
+    AT_HWCAP,
+    AT_HWCAP2,
+    AT_MINSIGSTKSZ,
+    AT_PAGESZ,
+    AT_PHDR,
+    AT_PHENT,
+    AT_PHNUM,
+    AT_PLATFORM,
+    AT_RANDOM,
+    AT_SECURE,
+    AT_SYSINFO_EHDR,
+    AT_UID,
+    CLOCKS_PER_SEC,
+    DEFAULT_HWCAP,
+)
+from sentry.loader.elf import PF_R, PF_W, PF_X, PHDR_SIZE, ElfInfo, ProgramHeader, parse_elf
+from sentry.loader.errors import LoadError
+from sentry.loader.stack import RANDOM_SIZE, STK_LIM, StackImage, build_stack, check_args
+from sentry.memmap.mappable import HostFileMappable
+from sentry.mm import MemoryManager, MMapOpts
+from sentry.usermem import IOOpts
+
+DEFAULT_STACK_SIZE = STK_LIM
+"""Size of the ``[stack]`` mapping (and the stack limit for E2BIG): 8 MiB."""
+
+_PAGE_MASK = ~(PAGE_SIZE - 1)
+_IGNORE_PERMS = IOOpts(ignore_permissions=True)
+
+
+class Credentials(NamedTuple):
+    """The ids reported in AT_UID, AT_EUID, AT_GID, AT_EGID."""
+
+    uid: int
+    euid: int
+    gid: int
+    egid: int
+
+    @classmethod
+    def of_host(cls) -> Credentials:
+        """The sentry process's own ids."""
+        return cls(os.getuid(), os.geteuid(), os.getgid(), os.getegid())
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """Where a loaded program starts and what was mapped.
+
+    ``entry`` is where execution begins (rip) and ``stack_pointer`` the
+    initial rsp, which points at argc and is 16-byte aligned; every other
+    register starts at zero (rdx = 0: no atexit function, as Linux). Addresses
+    are biased: ``load_bias`` is 0 for ET_EXEC and the displacement applied
+    to every p_vaddr for a static-pie (``is_pie``). ``brk_start`` is the
+    initial break (already given to ``mm.set_brk_start``). ``phdr_addr`` is
+    AT_PHDR (0 if no segment maps the program headers). ``auxv`` is the
+    auxiliary vector without AT_NULL (also stored in ``mm.metadata``).
+    ``start`` is the page-aligned lowest mapped address of the program and
+    ``end`` the (unaligned) end of its highest segment. ``stack`` is the
+    initial stack as written (every address in it).
+    """
+
+    entry: int
+    stack_pointer: int
+    brk_start: int
+    load_bias: int
+    phdr_addr: int
+    phnum: int
+    is_pie: bool
+    exec_stack: bool
+    start: int
+    end: int
+    stack: StackImage
+    auxv: tuple[tuple[int, int], ...]
+
+    @property
+    def random_addr(self) -> int:
+        """Address of the 16 AT_RANDOM bytes."""
+        return self.stack.random_addr
+
+    @property
+    def execfn_addr(self) -> int:
+        """Address of the AT_EXECFN string."""
+        return self.stack.execfn_addr
+
+
+def _perms(flags: int) -> AccessType:
+    return AccessType(bool(flags & PF_R), bool(flags & PF_W), bool(flags & PF_X))
+
+
+def _page_up(x: int) -> int:
+    return (x + PAGE_SIZE - 1) & _PAGE_MASK
+
+
+def _open(path: str, name: str) -> tuple[int, os.stat_result]:
+    """Open ``path`` for loading: a regular, readable, executable file.
+
+    Raises LoadError with ENOENT/ENOTDIR/ELOOP/... from the host open,
+    EACCES for a non-regular file (a directory, a device) or missing
+    execute permission.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    except OSError as e:
+        err = _errno_of(e)
+        raise LoadError(f"{name}: cannot open: {e.strerror or err.message}", err)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise LoadError(f"{name}: is {kind}", EACCES)
+        if not os.access(path, os.X_OK):
+            raise LoadError(f"{name}: permission denied (not executable)", EACCES)
+        os.set_blocking(fd, True)
+    except OSError as e:
+        os.close(fd)
+        raise LoadError(f"{name}: {e.strerror or e}", _errno_of(e))
+    except LoadError:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def _errno_of(e: OSError) -> Errno:
+    try:
+        return from_errno(e.errno or EIO.errno)
+    except KeyError:
+        return EIO
+
+
+def _mmap(mm: MemoryManager, opts: MMapOpts, name: str, what: str) -> int:
+    try:
+        return mm.mmap(opts)
+    except Errno as e:
+        raise LoadError(f"{name}: cannot map {what} at {opts.addr:#x}+{opts.length:#x}: {e}", e)
+
+
+def _map_segment(
+    mm: MemoryManager,
+    mappable: HostFileMappable,
+    ph: ProgramHeader,
+    bias: int,
+    mapped_end: int,
+    name: str,
+) -> int:
+    """Map one PT_LOAD (Linux ``elf_load``); returns the end of what is now
+    mapped (page-aligned), which the next segment may share a page with.
+
+    File pages ``[page_down(vaddr), page_up(vaddr + filesz))`` become a
+    private mapping of the file with the segment's permissions. If the
+    segment has bss (memsz > filesz), the bytes of the last file page past
+    filesz are zeroed up to the page's end (a COW copy of that page) and
+    the remaining pages become private anonymous memory, read-write plus
+    execute if the segment is executable (Linux's ``vm_brk_flags``).
+    Without bss the last page shows the file's bytes past filesz, as on
+    Linux. Like gVisor, and unlike Linux
+    (whose ``padzero`` fails silently there), the bss tail is zeroed even in
+    a non-writable segment.
+    """
+    vaddr = bias + ph.vaddr
+    adjust = vaddr % PAGE_SIZE
+    addr = vaddr - adjust
+    perms = _perms(ph.flags)
+    what = f"PT_LOAD [{vaddr:#x}, {vaddr + ph.memsz:#x})"
+    zero_start = vaddr + ph.filesz
+    zero_end = vaddr + ph.memsz
+    if ph.filesz:
+        length = _page_up(adjust + ph.filesz)
+        _mmap(
+            mm,
+            MMapOpts(
+                length=length,
+                addr=addr,
+                offset=ph.offset - adjust,
+                fixed=True,
+                unmap=True,
+                private=True,
+                perms=perms,
+                max_perms=ANY_ACCESS,
+                mappable=mappable,
+            ),
+            name,
+            what,
+        )
+        mapped_end = addr + length
+    if zero_end <= zero_start:
+        return mapped_end
+    # The page holding zero_start is mapped if it is a file page of this
+    # segment or the last page of the previous one; zero it from there to
+    # its end (Linux's padzero).
+    if zero_start < mapped_end:
+        done, err = mm.zero_out(zero_start, mapped_end - zero_start, _IGNORE_PERMS)
+        if err is not None:
+            raise LoadError(f"{name}: cannot zero bss of {what} at {zero_start + done:#x}: {err}",
+                            err if isinstance(err, Errno) else ENOMEM)
+        anon_start = mapped_end
+    else:
+        anon_start = zero_start & _PAGE_MASK
+    anon_end = _page_up(zero_end)
+    if anon_end > anon_start:
+        _mmap(
+            mm,
+            MMapOpts(
+                length=anon_end - anon_start,
+                addr=anon_start,
+                fixed=True,
+                unmap=True,
+                private=True,
+                perms=AccessType(True, True, perms.execute),
+                max_perms=ANY_ACCESS,
+            ),
+            name,
+            f"bss of {what}",
+        )
+        mapped_end = anon_end
+    return mapped_end
+
+
+def _choose_bias(mm: MemoryManager, info: ElfInfo, name: str) -> int:
+    """The load bias, with the address range checked against the layout."""
+    lay = mm.layout
+    bias = 0
+    if info.is_dyn:
+        bias = (lay.pie_base - info.start) & _PAGE_MASK
+    lo = (bias + info.start) & _PAGE_MASK
+    hi = _page_up(bias + info.end)
+    if lo < lay.min_addr:
+        raise LoadError(f"{name}: segment address {lo:#x} is below the minimum mappable address {lay.min_addr:#x}")
+    if hi > lay.max_addr:
+        raise LoadError(f"{name}: segments end at {hi:#x}, past the top of the address space {lay.max_addr:#x}")
+    return bias
+
+
+def load(
+    mm: MemoryManager,
+    path: str,
+    argv: Sequence[bytes],
+    envv: Sequence[bytes],
+    *,
+    execfn: bytes | None = None,
+    rng: Callable[[int], bytes] = os.urandom,
+    name: str | None = None,
+    stack_size: int = DEFAULT_STACK_SIZE,
+    credentials: Credentials | None = None,
+    hwcap: int = DEFAULT_HWCAP,
+    hwcap2: int = 0,
+    minsigstksz: int | None = None,
+    sysinfo_ehdr: int | None = None,
+) -> LoadResult:
+    """Load the static executable at host path ``path`` into ``mm``.
+
+    ``mm`` should be fresh (nothing mapped where the program and its stack
+    go; existing mappings there are replaced). ``argv``/``envv`` are the
+    strings without NULs; ``execfn`` is the filename given to execve
+    (AT_EXECFN; default ``name``); ``rng(16)`` supplies the AT_RANDOM
+    bytes; ``name`` is the guest-visible path of the executable, shown in
+    /proc/pid/maps and recorded as ``mm.metadata.executable`` (default
+    ``path``). ``credentials`` fill AT_UID/AT_EUID/AT_GID/AT_EGID (default:
+    the host process's ids). ``hwcap``/``hwcap2`` are AT_HWCAP/AT_HWCAP2.
+    ``minsigstksz`` adds AT_MINSIGSTKSZ and ``sysinfo_ehdr`` AT_SYSINFO_EHDR
+    (a vDSO), where Linux's ARCH_DLINFO puts them, when given.
+
+    On success the program is mapped, ``mm``'s break starts after it,
+    ``mm.metadata`` holds the argv/envp string bounds, the auxv and the
+    executable name, and the result says where to start. Raises
+    :class:`LoadError` (one-line message, ``errno`` the execve error) and
+    nothing else for any bad file or argument list; validation failures
+    leave ``mm`` untouched, while a mapping failure after validation (ENOMEM
+    from the memory manager) leaves it partly populated: discard it.
+    ValueError/TypeError for caller bugs (NUL in a string, str for bytes).
+    """
+    shown = name if name is not None else path
+    fd, st = _open(path, shown)
+    try:
+        filename = execfn if execfn is not None else os.fsencode(shown)
+        try:
+            check_args(argv, envv, filename, stack_size)
+        except LoadError as e:
+            raise LoadError(f"{shown}: {e}", e.err)
+        try:
+            with os.fdopen(os.dup(fd), "rb") as f:
+                info = parse_elf(f, shown, st.st_size)
+        except OSError as e:
+            raise LoadError(f"{shown}: cannot read: {e.strerror or e}", _errno_of(e))
+        if info.interpreter is not None:
+            interp = info.interpreter.decode("utf-8", "replace")
+            raise LoadError(
+                f"{shown} is dynamically linked (interpreter {interp}); "
+                "dynamic executables are not supported yet"
+            )
+        bias = _choose_bias(mm, info, shown)
+        random_bytes = rng(RANDOM_SIZE)
+        creds = credentials or Credentials.of_host()
+        phdr_addr = bias + info.phdr_vaddr if info.phdr_vaddr is not None else 0
+        entry = bias + info.entry
+        auxv: list[tuple[int, int | None]] = []
+        if sysinfo_ehdr is not None:
+            auxv.append((AT_SYSINFO_EHDR, sysinfo_ehdr))
+        if minsigstksz is not None:
+            auxv.append((AT_MINSIGSTKSZ, minsigstksz))
+        auxv += [
+            (AT_HWCAP, hwcap),
+            (AT_PAGESZ, PAGE_SIZE),
+            (AT_CLKTCK, CLOCKS_PER_SEC),
+            (AT_PHDR, phdr_addr),
+            (AT_PHENT, PHDR_SIZE),
+            (AT_PHNUM, info.phnum),
+            (AT_BASE, 0),
+            (AT_FLAGS, 0),
+            (AT_ENTRY, entry),
+            (AT_UID, creds.uid),
+            (AT_EUID, creds.euid),
+            (AT_GID, creds.gid),
+            (AT_EGID, creds.egid),
+            (AT_SECURE, 0),
+            (AT_RANDOM, None),
+            (AT_HWCAP2, hwcap2),
+            (AT_EXECFN, None),
+            (AT_PLATFORM, None),
+        ]
+        image = build_stack(
+            mm.layout.stack_top,
+            argv,
+            envv,
+            filename,
+            random_bytes,
+            auxv,
+            stack_limit=stack_size,
+        )
+        if image.top - image.sp > stack_size:
+            raise LoadError(f"{shown}: initial stack of {image.top - image.sp} bytes exceeds the stack size", ENOMEM)
+
+        # Point of no return: from here on mm changes.
+        mappable = HostFileMappable(fd, shown, False)
+        mapped_end = 0
+        for ph in info.loads:
+            if ph.memsz:
+                mapped_end = _map_segment(mm, mappable, ph, bias, mapped_end, shown)
+        brk = _page_up(bias + info.end)
+        mm.set_brk_start(brk)
+
+        stack_perms = AccessType(True, True, info.exec_stack)
+        _mmap(
+            mm,
+            MMapOpts(
+                length=stack_size,
+                addr=image.top - stack_size,
+                fixed=True,
+                unmap=True,
+                private=True,
+                grows_down=True,
+                perms=stack_perms,
+                max_perms=ANY_ACCESS,
+                name="[stack]",
+            ),
+            shown,
+            "the stack",
+        )
+        n, err = mm.copy_out(image.sp, image.data, IOOpts())
+        if err is not None:
+            raise LoadError(f"{shown}: cannot write the initial stack at {image.sp + n:#x}: {err}",
+                            err if isinstance(err, Errno) else ENOMEM)
+    finally:
+        os.close(fd)
+
+    md = mm.metadata
+    md.argv_start, md.argv_end = image.arg_start, image.arg_end
+    md.envv_start, md.envv_end = image.env_start, image.env_end
+    md.auxv = list(image.auxv)
+    md.executable = shown
+    return LoadResult(
+        entry=entry,
+        stack_pointer=image.sp,
+        brk_start=brk,
+        load_bias=bias,
+        phdr_addr=phdr_addr,
+        phnum=info.phnum,
+        is_pie=info.is_dyn,
+        exec_stack=info.exec_stack,
+        start=(bias + info.start) & _PAGE_MASK,
+        end=bias + info.end,
+        stack=image,
+        auxv=image.auxv,
+    )
