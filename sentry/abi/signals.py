@@ -1,0 +1,29 @@
+"""Signal numbers and names (x86-64), and SIGSEGV/SIGBUS codes."""
+
+from __future__ import annotations
+
+SIGNALS = {
+    1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
+    7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2",
+    13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT", 17: "SIGCHLD",
+    18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU", 23: "SIGURG",
+    24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF", 28: "SIGWINCH",
+    29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS",
+}
+SIGNUMS = {name: num for num, name in SIGNALS.items()}
+
+SIGILL, SIGTRAP, SIGABRT, SIGBUS, SIGFPE, SIGKILL = 4, 5, 6, 7, 8, 9
+SIGSEGV, SIGPIPE, SIGCHLD, SIGSTOP = 11, 13, 17, 19
+NSIG = 64
+
+SEGV_MAPERR, SEGV_ACCERR = 1, 2
+BUS_ADRERR = 2
+
+
+def signal_name(sig: int) -> str:
+    """``SIGSEGV`` for 11; real-time signals print as ``SIGRT_<n>`` like strace."""
+    if sig in SIGNALS:
+        return SIGNALS[sig]
+    if 32 <= sig <= NSIG:
+        return f"SIGRT_{sig - 32}"
+    return str(sig)

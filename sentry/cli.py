@@ -1,0 +1,100 @@
+"""``run-guest``: run a static x86-64 Linux program under the sentry.
+
+The guest's stdin, stdout and stderr are the host's. The exit status is the
+guest's, or 128+signal (with a one-line message) when a signal killed it,
+as a shell reports it. Errors of our own (a missing or malformed program)
+are one line on stderr and a non-zero status: 127 when the program does
+not exist, 126 when it cannot be executed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import TextIO
+
+import structlog
+
+import sentry
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+
+
+def default_environment() -> dict[str, str]:
+    """The small clean environment a guest starts with (``--env`` adds to it)."""
+    env = {"PATH": DEFAULT_PATH, "HOME": os.environ.get("HOME", "/")}
+    if "TERM" in os.environ:
+        env["TERM"] = os.environ["TERM"]
+    return env
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="run-guest",
+        description="Run a static x86-64 Linux program under the Python sentry (Unicorn CPU, Python kernel).",
+    )
+    p.add_argument("--strace", action="store_true", help="print every syscall in strace's format")
+    p.add_argument("--trace-file", metavar="FILE", help="write --strace and --trace output here instead of stderr")
+    p.add_argument("--trace", metavar="CATEGORIES", default="",
+                   help="comma-separated structured trace views: mm, platform, syscalls, all")
+    p.add_argument("--env", metavar="NAME=VALUE", action="append", default=[],
+                   help="set a variable in the guest's environment (repeatable)")
+    p.add_argument("--log-level", choices=sorted(_LEVELS), default="error",
+                   help="sentry log level on stderr (warning shows unimplemented syscalls)")
+    p.add_argument("--version", action="version", version=f"run-guest {sentry.__version__}")
+    p.add_argument("program", help="the guest executable")
+    p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the guest")
+    return p
+
+
+def configure_logging(level: str, trace_out: TextIO, tracing: bool) -> None:
+    """structlog events as one line each; trace views at debug level."""
+    threshold = logging.DEBUG if tracing else _LEVELS[level]
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.dev.ConsoleRenderer(colors=False, pad_event=0),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(threshold),
+        logger_factory=structlog.PrintLoggerFactory(trace_out),
+        cache_logger_on_first_use=False,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    env = default_environment()
+    for item in args.env:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            print(f"run-guest: --env needs NAME=VALUE, got {item!r}", file=sys.stderr)
+            return 2
+        env[name] = value
+    trace_out: TextIO = sys.stderr
+    if args.trace_file:
+        trace_out = open(args.trace_file, "w", buffering=1)  # noqa: SIM115 - lives as long as the run
+    categories = [c for c in args.trace.split(",") if c]
+    configure_logging(args.log_level, trace_out, bool(categories))
+    if categories:
+        from sentry.tracing import TRACE
+
+        try:
+            TRACE.enable(*categories)
+        except ValueError as e:
+            print(f"run-guest: {e}", file=sys.stderr)
+            return 2
+    from sentry.runner import run_program
+
+    return run_program(
+        args.program,
+        [args.program, *args.args],
+        env,
+        strace_out=trace_out if args.strace else None,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

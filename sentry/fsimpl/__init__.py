@@ -1,0 +1,1 @@
+"""File system implementations (gVisor ``pkg/sentry/fsimpl``)."""

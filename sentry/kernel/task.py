@@ -1,0 +1,143 @@
+"""Tasks (threads) and thread groups (processes), with the task copy helpers
+syscall handlers use (gVisor ``kernel/task.go``, ``task_usermem.go``).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import TYPE_CHECKING, Any
+
+from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
+from sentry.linuxerr import EFAULT, EINVAL, Errno
+from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
+
+if TYPE_CHECKING:
+    from sentry.kernel.fd_table import FDTable
+    from sentry.kernel.kernel import Kernel
+    from sentry.mm import MemoryManager
+
+_IOVEC = struct.Struct("<QQ")
+_INT64_MAX = (1 << 63) - 1
+
+
+class TaskStop(Exception):  # noqa: N818 - a control signal, not an error
+    """Raised by a syscall handler to leave the run loop after the syscall
+    (the task exited, or must block). RAX is not written."""
+
+
+class SigAction:
+    """A recorded ``struct sigaction`` (delivery arrives with signals work)."""
+
+    __slots__ = ("flags", "handler", "mask", "restorer")
+
+    def __init__(self, handler: int = 0, flags: int = 0, restorer: int = 0, mask: int = 0) -> None:
+        self.handler = handler
+        self.flags = flags
+        self.restorer = restorer
+        self.mask = mask
+
+
+class ThreadGroup:
+    """A process: tasks sharing signal handlers, an fd table, an exit status."""
+
+    def __init__(self, tgid: int, fd_table: FDTable, parent_tgid: int = 0) -> None:
+        self.tgid = tgid
+        self.parent_tgid = parent_tgid
+        self.tasks: list[Task] = []
+        self.fd_table = fd_table
+        self.sigactions: dict[int, SigAction] = {}
+        self.exiting = False
+        # Exit status as wait(2) encodes it: (code << 8) or the signal number.
+        self.exit_status: int | None = None
+        self.fatal_signal: int = 0
+        self.fault_addr: int | None = None
+        self.cwd = "/"
+        self.umask = 0o022
+        self.rlimits: dict[int, tuple[int, int]] = {}
+
+
+class Task:
+    """A thread: registers (in its CPU context), tid, the MemoryManager it
+    runs in, and per-thread state syscalls set."""
+
+    def __init__(self, kernel: Kernel, tid: int, tg: ThreadGroup, mm: MemoryManager, cpu: Any) -> None:
+        self.kernel = kernel
+        self.tid = tid
+        self.tg = tg
+        self.mm = mm
+        self.cpu = cpu
+        self.clear_child_tid = 0
+        self.robust_list = (0, 0)
+        self.signal_mask = 0
+        self.exited = False
+        self.comm = b""
+        self.on_syscall = kernel.make_syscall_dispatcher(self)
+
+    # -- copy helpers (gVisor task_usermem.go) ------------------------------
+
+    def copy_in_bytes(self, addr: int, n: int) -> bytes:
+        """``n`` bytes of guest memory at ``addr``; raises EFAULT unless all
+        of them could be read."""
+        buf = bytearray(n)
+        done, err = self.mm.copy_in(addr, buf, DEFAULT_OPTS)
+        if err is not None:
+            raise EFAULT
+        return bytes(buf)
+
+    def copy_out_bytes(self, addr: int, data: bytes) -> None:
+        """Write ``data`` at ``addr``; raises EFAULT unless all of it landed."""
+        _, err = self.mm.copy_out(addr, data, DEFAULT_OPTS)
+        if err is not None:
+            raise EFAULT
+
+    def copy_in_string(self, addr: int, maxlen: int) -> bytes:
+        """A NUL-terminated guest string (without the NUL); raises EFAULT or
+        ENAMETOOLONG like Linux ``strncpy_from_user`` callers."""
+        s, err = copy_string_in(self.mm, addr, maxlen, DEFAULT_OPTS)
+        if err is not None:
+            raise err if isinstance(err, Errno) else EFAULT
+        return s
+
+    def single_io_sequence(self, addr: int, length: int, opts: IOOpts = DEFAULT_OPTS) -> IOSequence:
+        """An IOSequence over ``[addr, addr+length)`` (Linux ``import_single_range``).
+
+        The whole requested range is checked first, as Linux's ``vfs_read``
+        does with ``access_ok`` (EFAULT if it wraps or passes the top of user
+        memory), then ``length`` is clamped to MAX_RW_COUNT. gVisor clamps
+        before checking; Linux is the reference here. Unmapped memory inside
+        the range is only found during the copy.
+        """
+        if not self.mm.check_io_range(addr, length):
+            raise EFAULT
+        if length > MAX_RW_COUNT:
+            length = MAX_RW_COUNT
+        return IOSequence(self.mm, AddrRangeSeq.of(AddrRange(addr, addr + length)), opts)
+
+    def iovecs_io_sequence(self, addr: int, iovcnt: int, opts: IOOpts = DEFAULT_OPTS) -> IOSequence:
+        """An IOSequence over a guest iovec array (Linux ``import_iovec``).
+
+        Raises EINVAL for a count outside ``[0, UIO_MAXIOV]`` or an iov_len
+        above SSIZE_MAX, EFAULT for an unreadable array or an iovec failing
+        the range check (zero-length ones included). The total is clamped to
+        MAX_RW_COUNT by shortening later iovecs, silently.
+        """
+        if iovcnt > UIO_MAXIOV:  # unsigned long in Linux: "negative" is huge
+            raise EINVAL
+        if iovcnt == 0:
+            return IOSequence(self.mm, AddrRangeSeq.from_ranges([]), opts)
+        raw = self.copy_in_bytes(addr, iovcnt * 16)
+        ranges = []
+        total = 0
+        check = self.mm.check_io_range
+        for base, ln in _IOVEC.iter_unpack(raw):
+            if ln > _INT64_MAX:
+                raise EINVAL
+            if not check(base, ln):
+                raise EFAULT
+            if total + ln > MAX_RW_COUNT:
+                ln = MAX_RW_COUNT - total
+            total += ln
+            ranges.append(AddrRange(base, base + ln))
+        if len(ranges) == 1:
+            return IOSequence(self.mm, AddrRangeSeq.of(ranges[0]), opts)
+        return IOSequence(self.mm, AddrRangeSeq.from_ranges(ranges), opts)

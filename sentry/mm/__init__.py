@@ -1,0 +1,8 @@
+"""The MemoryManager: vmas, pmas, the usermem IO over them, the mm
+syscalls and fork (gVisor ``pkg/sentry/mm``)."""
+
+from sentry.mm.lifecycle import MemoryManager, access_from_prot
+from sentry.mm.mm import Counters, Metadata, MmapLayout
+from sentry.mm.syscalls import MMapOpts
+
+__all__ = ["Counters", "MMapOpts", "MemoryManager", "Metadata", "MmapLayout", "access_from_prot"]

@@ -1,0 +1,88 @@
+"""Boot a kernel with one program and run it to the end (the ``runsc`` part
+of ``run-guest``; the CLI only parses options)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TextIO
+
+from sentry.abi.signals import SIGSEGV, SIGBUS, signal_name
+from sentry.fsimpl.host import HostFile
+from sentry.kernel.fd_table import FDTable
+from sentry.kernel.kernel import Kernel
+from sentry.linuxerr import ENOENT
+from sentry.loader import LoadError, load
+from sentry.memfile import MemoryFile
+from sentry.syscalls.linux.table import build_table
+from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
+
+
+def _stdio_table() -> FDTable:
+    """fds 0-2 are the host's stdio, never closed on the host."""
+    table = FDTable()
+    for fd, flags in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
+        try:
+            mode = os.fstat(fd)
+        except OSError:
+            continue
+        del mode
+        acc = _host_access(fd, flags)
+        f = HostFile(fd, acc, owns_fd=False)
+        table.new_fd(f, min_fd=fd)
+        f.dec_ref()
+    return table
+
+
+def _host_access(fd: int, default: int) -> int:
+    import fcntl
+
+    try:
+        fl = fcntl.fcntl(fd, fcntl.F_GETFL)
+    except OSError:
+        return default
+    return fl & (O_RDONLY | O_WRONLY | O_RDWR | 0o2000 | 0o4000)
+
+
+def run_program(path: str, argv: list[str], env: dict[str, str], *, strace_out: TextIO | None = None) -> int:
+    """Load ``path`` and run it; returns the exit status for the shell
+    (128+signal when a signal killed the guest)."""
+    tracer = None
+    if strace_out is not None:
+        from sentry.strace import StraceTracer
+
+        tracer = StraceTracer(strace_out)
+    kernel = Kernel(build_table(), MemoryFile(), tracer=tracer)
+    mm = kernel.new_memory_manager()
+    envv = [f"{k}={v}".encode() for k, v in env.items()]
+    try:
+        image = load(mm, path, [a.encode() for a in argv], envv, execfn=path.encode(),
+                     name=os.path.abspath(path))
+    except LoadError as e:
+        print(f"run-guest: {e}", file=sys.stderr)
+        return 127 if e.errno is ENOENT else 126
+    cpu = mm.address_space.new_context()
+    cpu.rip = image.entry
+    cpu.rsp = image.stack_pointer
+    task = kernel.create_process(mm, _stdio_table(), cpu)
+    task.tg.cwd = os.getcwd()
+    if strace_out is not None:
+        strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
+    kernel.run()
+    tg = task.tg
+    status = tg.exit_status or 0
+    if tg.fatal_signal:
+        sig = tg.fatal_signal
+        detail = ""
+        if sig in (SIGSEGV, SIGBUS) and tg.fault_addr is not None:
+            detail = f" (address {tg.fault_addr:#x})"
+        print(f"run-guest: guest killed by {signal_name(sig)}{detail}", file=sys.stderr)
+        if strace_out is not None:
+            strace_out.write(f"+++ killed by {signal_name(sig)} +++\n")
+        return 128 + sig
+    code = (status >> 8) & 0xFF
+    if strace_out is not None:
+        strace_out.write(f"+++ exited with {code} +++\n")
+    return code
+
+

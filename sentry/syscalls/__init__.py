@@ -1,0 +1,1 @@
+"""System call implementations (gVisor ``pkg/sentry/syscalls``)."""

@@ -1,0 +1,64 @@
+"""Process identity: pids, credentials, uname (gVisor ``sys_identity.go``,
+``sys_utsname.go``). Credentials are the host user's, as the guest runs as
+the user who started it."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from sentry.kernel.kernel import SyscallTable
+from sentry.kernel.task import Task
+
+
+def sys_getpid(t: Task, *_: int) -> int:
+    return t.tg.tgid
+
+
+def sys_gettid(t: Task, *_: int) -> int:
+    return t.tid
+
+
+def sys_getppid(t: Task, *_: int) -> int:
+    return t.tg.parent_tgid
+
+
+def sys_getuid(t: Task, *_: int) -> int:
+    return os.getuid()
+
+
+def sys_geteuid(t: Task, *_: int) -> int:
+    return os.geteuid()
+
+
+def sys_getgid(t: Task, *_: int) -> int:
+    return os.getgid()
+
+
+def sys_getegid(t: Task, *_: int) -> int:
+    return os.getegid()
+
+
+def uname_fields() -> list[bytes]:
+    """sysname, nodename, release, version, machine, domainname: the host's,
+    as a container sees its host kernel."""
+    u = os.uname()
+    return [u.sysname.encode(), u.nodename.encode(), u.release.encode(), u.version.encode(),
+            u.machine.encode(), b"(none)"]
+
+
+def sys_uname(t: Task, buf: int, *_: int) -> int:
+    data = b"".join(struct.pack("65s", f[:64]) for f in uname_fields())
+    t.copy_out_bytes(buf, data)
+    return 0
+
+
+def register(table: SyscallTable) -> None:
+    table.register(39, "getpid", sys_getpid)
+    table.register(63, "uname", sys_uname)
+    table.register(102, "getuid", sys_getuid)
+    table.register(104, "getgid", sys_getgid)
+    table.register(107, "geteuid", sys_geteuid)
+    table.register(108, "getegid", sys_getegid)
+    table.register(110, "getppid", sys_getppid)
+    table.register(186, "gettid", sys_gettid)

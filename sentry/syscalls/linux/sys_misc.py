@@ -1,0 +1,127 @@
+"""getrandom, resource limits, signal bookkeeping (gVisor ``sys_random.go``,
+``sys_rlimit.go``, ``sys_signal.go``). Signal actions and masks are
+recorded faithfully; delivery to handlers arrives with the signals work."""
+
+from __future__ import annotations
+
+import os
+import resource
+import struct
+
+from sentry.kernel.kernel import SyscallTable
+from sentry.kernel.task import SigAction, Task
+from sentry.linuxerr import EINVAL, EPERM, ESRCH
+from sentry.syscalls.linux.args import s32
+
+GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
+_RLIM_INFINITY = (1 << 64) - 1
+RLIMIT_NLIMITS = 16
+_SIGKILL, _SIGSTOP = 9, 19
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+_SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
+
+
+def sys_getrandom(t: Task, buf: int, length: int, flags: int, *_: int) -> int:
+    flags &= 0xFFFFFFFF
+    if flags & ~(GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE) or (flags & GRND_RANDOM and flags & GRND_INSECURE):
+        raise EINVAL
+    length = min(length, 0x1FFFFFF)  # Linux caps one call at 32 MiB - 1
+    seq = t.single_io_sequence(buf, length)
+    n, err = seq.copy_out(os.urandom(seq.num_bytes()))
+    if n == 0 and err is not None:
+        raise err if isinstance(err, Exception) else EINVAL
+    return n
+
+
+def _host_limit(resource_id: int) -> tuple[int, int]:
+    soft, hard = resource.getrlimit(resource_id)
+    return (_RLIM_INFINITY if soft < 0 else soft, _RLIM_INFINITY if hard < 0 else hard)
+
+
+def _get_limit(t: Task, resource_id: int) -> tuple[int, int]:
+    if resource_id in t.tg.rlimits:
+        return t.tg.rlimits[resource_id]
+    return _host_limit(resource_id)
+
+
+def sys_prlimit64(t: Task, pid: int, res: int, new: int, old: int, *_: int) -> int:
+    pid = s32(pid)
+    if pid not in (0, t.tg.tgid):
+        raise ESRCH
+    res = s32(res)
+    if not 0 <= res < RLIMIT_NLIMITS:
+        raise EINVAL
+    new_limit = None
+    if new:
+        new_limit = struct.unpack("<QQ", t.copy_in_bytes(new, 16))
+        if new_limit[0] > new_limit[1]:
+            raise EINVAL
+        cur = _get_limit(t, res)
+        if new_limit[1] > cur[1] and os.geteuid() != 0:
+            raise EPERM
+    if old:
+        t.copy_out_bytes(old, struct.pack("<QQ", *_get_limit(t, res)))
+    if new_limit is not None:
+        t.tg.rlimits[res] = (new_limit[0], new_limit[1])
+    return 0
+
+
+def sys_getrlimit(t: Task, res: int, rlim: int, *_: int) -> int:
+    return sys_prlimit64(t, 0, res, 0, rlim)
+
+
+def sys_setrlimit(t: Task, res: int, rlim: int, *_: int) -> int:
+    return sys_prlimit64(t, 0, res, rlim, 0)
+
+
+def sys_rt_sigaction(t: Task, sig: int, act: int, oldact: int, sigsetsize: int, *_: int) -> int:
+    sig = s32(sig)
+    if sigsetsize != 8:
+        raise EINVAL
+    if not 1 <= sig <= 64:
+        raise EINVAL
+    if act and sig in (_SIGKILL, _SIGSTOP):
+        raise EINVAL
+    new = None
+    if act:
+        handler, flags, restorer, mask = _SIGACTION.unpack(t.copy_in_bytes(act, 32))
+        new = SigAction(handler, flags, restorer, mask)
+    if oldact:
+        cur = t.tg.sigactions.get(sig) or SigAction()
+        t.copy_out_bytes(oldact, _SIGACTION.pack(cur.handler, cur.flags, cur.restorer, cur.mask))
+    if new is not None:
+        t.tg.sigactions[sig] = new
+    return 0
+
+
+def sys_rt_sigprocmask(t: Task, how: int, set_: int, oldset: int, sigsetsize: int, *_: int) -> int:
+    if sigsetsize != 8:
+        raise EINVAL
+    old = t.signal_mask
+    if set_:
+        how = s32(how)
+        (mask,) = struct.unpack("<Q", t.copy_in_bytes(set_, 8))
+        mask &= ~((1 << (_SIGKILL - 1)) | (1 << (_SIGSTOP - 1)))
+        if how == SIG_BLOCK:
+            new = old | mask
+        elif how == SIG_UNBLOCK:
+            new = old & ~mask
+        elif how == SIG_SETMASK:
+            new = mask
+        else:
+            raise EINVAL
+    else:
+        new = old
+    if oldset:
+        t.copy_out_bytes(oldset, struct.pack("<Q", old))
+    t.signal_mask = new
+    return 0
+
+
+def register(table: SyscallTable) -> None:
+    table.register(13, "rt_sigaction", sys_rt_sigaction)
+    table.register(14, "rt_sigprocmask", sys_rt_sigprocmask)
+    table.register(97, "getrlimit", sys_getrlimit)
+    table.register(160, "setrlimit", sys_setrlimit)
+    table.register(302, "prlimit64", sys_prlimit64)
+    table.register(318, "getrandom", sys_getrandom)

@@ -1,0 +1,110 @@
+"""brk, mmap, munmap, mprotect, mremap, madvise: flag decoding in Linux's
+order; the semantics live in ``sentry.mm``."""
+
+from __future__ import annotations
+
+from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
+from sentry.kernel.kernel import SyscallTable
+from sentry.kernel.task import Task
+from sentry.linuxerr import EACCES, EINVAL, ENODEV
+from sentry.memmap.mappable import SharedAnonMappable
+from sentry.mm import MMapOpts, access_from_prot
+from sentry.syscalls.linux.args import s32
+
+PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+PROT_GROWSDOWN, PROT_GROWSUP = 0x01000000, 0x02000000
+MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x1, 0x2, 0x3, 0xF
+MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT = 0x10, 0x20, 0x40
+MAP_GROWSDOWN, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_LOCKED = 0x100, 0x800, 0x1000, 0x2000
+MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK, MAP_STACK, MAP_HUGETLB = 0x4000, 0x8000, 0x10000, 0x20000, 0x40000
+MAP_SYNC, MAP_FIXED_NOREPLACE = 0x80000, 0x100000
+_LEGACY_FLAGS = (
+    MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_32BIT | MAP_GROWSDOWN | MAP_DENYWRITE
+    | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK
+    | MAP_HUGETLB | MAP_FIXED_NOREPLACE | (0x3F << 26)
+)
+
+
+def sys_brk(t: Task, addr: int, *_: int) -> int:
+    return t.mm.brk(addr)
+
+
+def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
+    """Linux ``ksys_mmap_pgoff`` + ``do_mmap`` order."""
+    if offset & (PAGE_SIZE - 1):
+        raise EINVAL
+    flags &= 0xFFFFFFFF
+    prot &= 0xFFFFFFFF
+    anonymous = bool(flags & MAP_ANONYMOUS)
+    file = None
+    if not anonymous:
+        file = t.tg.fd_table.get(s32(fd))
+    if length == 0:
+        raise EINVAL
+    map_type = flags & MAP_TYPE
+    if map_type == MAP_SHARED_VALIDATE and flags & ~_LEGACY_FLAGS & ~MAP_SYNC:
+        raise EINVAL  # unknown flags are only rejected with MAP_SHARED_VALIDATE
+    if map_type not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
+        raise EINVAL
+    private = map_type == MAP_PRIVATE
+    opts = MMapOpts(
+        length=length,
+        addr=addr,
+        offset=offset,
+        fixed=bool(flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)),
+        unmap=bool(flags & MAP_FIXED) and not flags & MAP_FIXED_NOREPLACE,
+        no_replace=bool(flags & MAP_FIXED_NOREPLACE),
+        map32bit=bool(flags & MAP_32BIT) and not flags & MAP_FIXED,
+        grows_down=bool(flags & MAP_GROWSDOWN),
+        private=private,
+        perms=access_from_prot(prot),
+        max_perms=ANY_ACCESS,
+        populate=bool(flags & (MAP_POPULATE | MAP_LOCKED)) and not flags & MAP_NONBLOCK,
+    )
+    if file is not None:
+        configure = getattr(file, "configure_mmap", None)
+        if configure is None:
+            raise ENODEV
+        if not file.readable:
+            raise EACCES
+        configure(opts)
+    elif not private:
+        opts.mappable = SharedAnonMappable(t.mm.mf, (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+    return t.mm.mmap(opts)
+
+
+def sys_munmap(t: Task, addr: int, length: int, *_: int) -> int:
+    t.mm.munmap(addr, length)
+    return 0
+
+
+def sys_mprotect(t: Task, addr: int, length: int, prot: int, *_: int) -> int:
+    prot &= 0xFFFFFFFF
+    grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
+    if grows == PROT_GROWSDOWN | PROT_GROWSUP or prot & ~(7 | grows):
+        raise EINVAL
+    if prot & PROT_GROWSUP:
+        raise EINVAL  # x86 has no grows-up vmas
+    perms = AccessType(bool(prot & PROT_READ), bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
+    t.mm.mprotect(addr, length, perms, grows_down=bool(prot & PROT_GROWSDOWN))
+    return 0
+
+
+def sys_mremap(t: Task, old_addr: int, old_size: int, new_size: int, flags: int, new_addr: int, *_: int) -> int:
+    return t.mm.mremap(old_addr, old_size, new_size, flags & 0xFFFFFFFF, new_addr)
+
+
+def sys_madvise(t: Task, addr: int, length: int, advice: int, *_: int) -> int:
+    t.mm.madvise(addr, length, s32(advice))
+    return 0
+
+
+def register(table: SyscallTable) -> None:
+    table.register(9, "mmap", sys_mmap)
+    table.register(10, "mprotect", sys_mprotect)
+    table.register(11, "munmap", sys_munmap)
+    table.register(12, "brk", sys_brk)
+    table.register(25, "mremap", sys_mremap)
+    table.register(28, "madvise", sys_madvise)
+
+
