@@ -56,7 +56,7 @@ def configure_logging(level: str, trace_out: TextIO, tracing: bool) -> None:
     structlog.configure(
         processors=[
             structlog.processors.add_log_level,
-            structlog.dev.ConsoleRenderer(colors=False, pad_event=0),
+            structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(threshold),
         logger_factory=structlog.PrintLoggerFactory(trace_out),
