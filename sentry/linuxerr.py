@@ -23,7 +23,7 @@ class Errno(Exception):
     ``errno`` is the positive Linux value; a syscall returns ``-errno``.
     """
 
-    __slots__ = ("errno", "name", "message")
+    __slots__ = ("errno", "message", "name")
 
     def __init__(self, errno: int, name: str, message: str) -> None:
         super().__init__(errno, name)

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TextIO
+from typing import TextIO, cast
 
-from sentry.abi.signals import SIGSEGV, SIGBUS, signal_name
+from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.kernel import Kernel
 from sentry.linuxerr import ENOENT
 from sentry.loader import LoadError, load
 from sentry.memfile import MemoryFile
+from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
 
@@ -61,7 +62,7 @@ def run_program(path: str, argv: list[str], env: dict[str, str], *, strace_out: 
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
         return 127 if e.errno is ENOENT else 126
-    cpu = mm.address_space.new_context()
+    cpu = cast(UnicornAddressSpace, mm.address_space).new_context()
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     task = kernel.create_process(mm, _stdio_table(), cpu)

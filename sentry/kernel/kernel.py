@@ -16,7 +16,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
 
@@ -170,7 +170,7 @@ class Kernel:
             self._run_task(task)
 
     def _run_task(self, task: Task) -> None:
-        asp = task.mm.address_space
+        asp = cast(UnicornAddressSpace, task.mm.address_space)
         stop = asp.run(task.cpu, task.on_syscall)
         kind = stop.kind
         if kind is StopKind.SYSCALL_STOP or kind is StopKind.INTERRUPTED:

@@ -20,7 +20,7 @@ _IOVEC = struct.Struct("<QQ")
 _INT64_MAX = (1 << 63) - 1
 
 
-class TaskStop(Exception):  # noqa: N818 - a control signal, not an error
+class TaskStop(Exception):
     """Raised by a syscall handler to leave the run loop after the syscall
     (the task exited, or must block). RAX is not written."""
 
@@ -79,7 +79,7 @@ class Task:
         """``n`` bytes of guest memory at ``addr``; raises EFAULT unless all
         of them could be read."""
         buf = bytearray(n)
-        done, err = self.mm.copy_in(addr, buf, DEFAULT_OPTS)
+        _, err = self.mm.copy_in(addr, buf, DEFAULT_OPTS)
         if err is not None:
             raise EFAULT
         return bytes(buf)

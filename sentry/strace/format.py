@@ -93,7 +93,7 @@ def decode_named(code: str, v: int) -> str | None:
     if code == "prot":
         return "|".join(_flags(v, _PROT)) or "PROT_NONE"
     if code == "mapflags":
-        names = [_MAP_TYPE.get(v & 0xF, hex(v & 0xF))] + _flags(v & ~0xF, _MAP_FLAGS)
+        names = [_MAP_TYPE.get(v & 0xF, hex(v & 0xF)), *_flags(v & ~0xF, _MAP_FLAGS)]
         return "|".join(names)
     if code == "archprctl":
         return _ARCH_PRCTL.get(v, hex(v))
@@ -110,7 +110,7 @@ def decode_named(code: str, v: int) -> str | None:
     if code == "atfd":
         return "AT_FDCWD" if s32(v) == -100 else str(s32(v))
     if code == "d":
-        return str(s32(v)) if v < (1 << 32) or v >= (1 << 63) and s64(v) >= -(1 << 31) else str(s64(v))
+        return str(s32(v)) if v < (1 << 32) or (v >= (1 << 63) and s64(v) >= -(1 << 31)) else str(s64(v))
     if code == "u":
         return str(v)
     if code == "x":

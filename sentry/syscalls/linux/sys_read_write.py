@@ -8,8 +8,8 @@ reported only when nothing moved.
 
 from __future__ import annotations
 
-from sentry.kernel.task import Task
 from sentry.kernel.kernel import SyscallTable
+from sentry.kernel.task import Task
 from sentry.linuxerr import (
     EAGAIN,
     EBADF,

@@ -1,0 +1,73 @@
+"""The execution platform: address spaces and CPU contexts (gVisor's
+``pkg/sentry/platform``).
+
+* ``address_space``: the contracts (``AddressSpace``, ``SegmentationFault``,
+  ``StopReason``/``StopKind``, exception vectors); no Unicorn import.
+* ``unicorn_as``: ``UnicornAddressSpace``, one Unicorn engine per address
+  space, with its region table and the run loop.
+* ``cpu``: ``CPUContext``, one per thread.
+* ``regs``: the fast register path (direct ctypes calls into libunicorn).
+
+Importing this package does not import Unicorn (about 60 ms); the Unicorn
+names below load it on first access.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sentry.platform.address_space import (
+    INTERRUPTED,
+    SYSCALL_STOP,
+    VECTOR_BP,
+    VECTOR_DB,
+    VECTOR_DE,
+    VECTOR_GP,
+    VECTOR_INT80,
+    VECTOR_OF,
+    VECTOR_PF,
+    VECTOR_UD,
+    AddressSpace,
+    SegmentationFault,
+    StopKind,
+    StopReason,
+)
+
+if TYPE_CHECKING:
+    from sentry.platform.cpu import CPUContext
+    from sentry.platform.unicorn_as import OnSyscall, UnicornAddressSpace
+
+__all__ = [
+    "INTERRUPTED",
+    "SYSCALL_STOP",
+    "VECTOR_BP",
+    "VECTOR_DB",
+    "VECTOR_DE",
+    "VECTOR_GP",
+    "VECTOR_INT80",
+    "VECTOR_OF",
+    "VECTOR_PF",
+    "VECTOR_UD",
+    "AddressSpace",
+    "CPUContext",
+    "OnSyscall",
+    "SegmentationFault",
+    "StopKind",
+    "StopReason",
+    "UnicornAddressSpace",
+]
+
+_LAZY = {
+    "CPUContext": "sentry.platform.cpu",
+    "OnSyscall": "sentry.platform.unicorn_as",
+    "UnicornAddressSpace": "sentry.platform.unicorn_as",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sentry.platform' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
