@@ -104,7 +104,36 @@ def sys_readlinkat(t: Task, dirfd: int, pathname: int, buf: int, size: int, *_: 
     return len(target)
 
 
+F_DUPFD, F_GETFD, F_SETFD, F_GETFL, F_SETFL, F_DUPFD_CLOEXEC = 0, 1, 2, 3, 4, 1030
+FD_CLOEXEC = 1
+_SETFL_MASK = 0o2000 | 0o4000 | 0o20000 | 0o40000 | 0o1000000  # APPEND NONBLOCK ASYNC DIRECT NOATIME
+
+
+def sys_fcntl(t: Task, fd: int, cmd: int, arg: int, *_: int) -> int:
+    table = t.tg.fd_table
+    fd = s32(fd)
+    f = table.get(fd)
+    cmd = s32(cmd)
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        lowest = s32(arg)
+        if lowest < 0 or lowest >= table.limit:
+            raise EINVAL
+        return table.new_fd(f, min_fd=lowest, cloexec=cmd == F_DUPFD_CLOEXEC)
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if table.cloexec(fd) else 0
+    if cmd == F_SETFD:
+        table.set_cloexec(fd, bool(arg & FD_CLOEXEC))
+        return 0
+    if cmd == F_GETFL:
+        return f.flags & ~0o2000000  # O_CLOEXEC is a descriptor flag, not a status flag
+    if cmd == F_SETFL:
+        f.flags = (f.flags & ~_SETFL_MASK) | (arg & _SETFL_MASK)
+        return 0
+    raise EINVAL
+
+
 def register(table: SyscallTable) -> None:
+    table.register(72, "fcntl", sys_fcntl)
     table.register(3, "close", sys_close)
     table.register(5, "fstat", sys_fstat)
     table.register(16, "ioctl", sys_ioctl)

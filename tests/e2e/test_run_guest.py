@@ -1,0 +1,92 @@
+"""run-guest end to end: the same programs natively and under the sentry
+(issue 4's must-shows). Linux is the oracle: nothing here types in an
+expected output that the native run does not also produce."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sentry.testing.guests import guest
+from sentry.testing.harness import compare
+
+BUSYBOX = "/bin/busybox"
+
+HELLOS = ["hello-asm", "hello-musl", "hello-glibc", "hello-static-pie"]
+
+
+@pytest.mark.parametrize("name", HELLOS)
+def test_hello_matches_native(name: str) -> None:
+    c = compare(str(guest(name)), ["one", "two words"])
+    assert c.agree, c.report()
+
+
+@pytest.mark.parametrize("status", ["0", "1", "42", "255"])
+def test_exit_status_matches_native(status: str) -> None:
+    c = compare(str(guest("exit-status")), [status])
+    assert c.agree, c.report()
+
+
+def _run_guest(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "sentry.cli", *args], capture_output=True, timeout=120)
+
+
+def test_null_dereference_is_sigsegv_with_one_line_message() -> None:
+    native = subprocess.run([str(guest("null-deref"))], capture_output=True)
+    r = _run_guest(str(guest("null-deref")))
+    assert native.returncode == -11
+    assert r.returncode == 139
+    assert r.stderr.decode() == "run-guest: guest killed by SIGSEGV (address 0x0)\n"
+
+
+def test_ud2_is_sigill() -> None:
+    native = subprocess.run([str(guest("ud2"))], capture_output=True)
+    r = _run_guest(str(guest("ud2")))
+    assert native.returncode == -4
+    assert r.returncode == 132
+    assert r.stderr.decode() == "run-guest: guest killed by SIGILL\n"
+
+
+BUSYBOX_CASES = [
+    ["echo", "hello", "world"],
+    ["true"],
+    ["false"],
+    ["uname", "-m"],
+    ["basename", "/usr/lib/libc.so.6", ".so.6"],
+    ["seq", "1", "5"],
+    ["printf", "%s-%d\\n", "x", "42"],
+    ["expr", "2", "+", "3"],
+]
+
+
+@pytest.mark.skipif(not Path(BUSYBOX).exists(), reason="scripts/setup installs busybox-static")
+@pytest.mark.parametrize("argv", BUSYBOX_CASES, ids=lambda a: "-".join(a)[:30])
+def test_busybox_applet_matches_native(argv: list[str]) -> None:
+    c = compare(BUSYBOX, argv)
+    assert c.agree, c.report()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="scripts/setup installs strace")
+def test_strace_of_musl_hello_matches_native_strace() -> None:
+    c = compare(str(guest("hello-musl")), [], compare_syscalls=True)
+    assert c.agree, c.report()
+
+
+def test_malformed_elf_is_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.elf"
+    bad.write_bytes(b"\x7fELF\x02\x01\x01" + b"\0" * 9)
+    bad.chmod(0o755)
+    r = _run_guest(str(bad))
+    assert r.returncode == 126
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("run-guest: "), r.stderr
+
+
+def test_missing_program_is_one_line_error(tmp_path: Path) -> None:
+    r = _run_guest(str(tmp_path / "nope"))
+    assert r.returncode == 127
+    assert len(r.stderr.decode().splitlines()) == 1
