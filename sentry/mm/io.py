@@ -19,8 +19,6 @@ Rules (gVisor's, pinned by ``usermem`` and syscall tests):
 
 from __future__ import annotations
 
-
-
 from sentry.hostarch import READ, READ_WRITE, WRITE, AccessType, AddrRangeSeq
 from sentry.linuxerr import EFAULT
 from sentry.mm.mm import MemoryManagerCore
@@ -37,7 +35,7 @@ class MemoryManagerIO(MemoryManagerCore):
         """Linux ``access_ok``: ``[addr, addr+length)`` ends at or below the
         top of the user address space (zero length included)."""
         end = addr + length
-        return 0 <= addr and end <= self.layout.max_addr
+        return addr >= 0 and end <= self.layout.max_addr
 
     def _prefix(self, addr: int, length: int, at: AccessType, opts: IOOpts) -> tuple[list[memoryview], Exception | None]:
         views, _good, err = self._io_views(addr, addr + length, at, opts.ignore_permissions)

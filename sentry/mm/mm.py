@@ -264,10 +264,10 @@ class MemoryManagerCore:
                 pa = _page_down(addr)
                 view = p.file.map_internal(p.file_range_of(pa, _page_up(end)), ANY_ACCESS)
                 return [view[addr - pa : end - pa]], end, None
-        vend, verr = self._check_vmas(addr, end, at, ignore_permissions)
+        vend, _verr = self._check_vmas(addr, end, at, ignore_permissions)
         if vend <= addr:
             return [], addr, EFAULT
-        pend, perr = self._get_pmas(_page_down(addr), _page_up(vend), at)
+        pend, _perr = self._get_pmas(_page_down(addr), _page_up(vend), at)
         good = min(vend, pend)
         if good <= addr:
             return [], addr, EFAULT

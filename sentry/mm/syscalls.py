@@ -196,7 +196,7 @@ class MemoryManagerSyscalls(MemoryManagerIO):
                 self.vmas.merge_range(addr, end)
                 raise EACCES
             seg_end = min(v.end, end)
-            i, j = self.vmas.isolate(cur, seg_end)
+            i, _ = self.vmas.isolate(cur, seg_end)
             v = self.vmas.segs[i]
             v.set_perms(perms)
             self._reprotect_pmas(v, cur, seg_end)

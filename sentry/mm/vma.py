@@ -21,6 +21,7 @@ class Vma:
     """
 
     __slots__ = (
+        "effective_perms",
         "end",
         "grows_down",
         "mappable",
@@ -29,7 +30,6 @@ class Vma:
         "off",
         "private",
         "real_perms",
-        "effective_perms",
         "start",
     )
 

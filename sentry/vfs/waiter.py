@@ -10,6 +10,7 @@ and notify.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 EVENT_IN = 0x01  # POLLIN
@@ -47,10 +48,8 @@ class Queue:
 
     def event_unregister(self, e: Entry) -> None:
         """Remove ``e``; unknown entries are ignored."""
-        try:
+        with contextlib.suppress(ValueError):
             self._entries.remove(e)
-        except ValueError:
-            pass
 
     def notify(self, mask: int) -> None:
         """Run the callback of every entry interested in ``mask``."""
