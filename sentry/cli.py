@@ -15,8 +15,6 @@ import os
 import sys
 from typing import TextIO
 
-import structlog
-
 import sentry
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -52,16 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def configure_logging(level: str, trace_out: TextIO, tracing: bool) -> None:
     """structlog events as one line each; trace views at debug level."""
-    threshold = logging.DEBUG if tracing else _LEVELS[level]
-    structlog.configure(
-        processors=[
-            structlog.processors.add_log_level,
-            structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(threshold),
-        logger_factory=structlog.PrintLoggerFactory(trace_out),
-        cache_logger_on_first_use=False,
-    )
+    from sentry import logs
+
+    logs.configure(logging.DEBUG if tracing else _LEVELS[level], trace_out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-import structlog
-
 from sentry.abi.signals import (
     BUS_ADRERR,
     SEGV_ACCERR,
@@ -34,11 +32,12 @@ from sentry.abi.signals import (
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.task import Task, TaskStop, ThreadGroup
 from sentry.linuxerr import EIO, ENOSYS, EPERM, Errno
+from sentry.logs import get_logger
 from sentry.memmap.mappable import BusError
 from sentry.mm import MemoryManager
 from sentry.platform import StopKind, UnicornAddressSpace
 
-log = structlog.get_logger("sentry.kernel")
+log = get_logger("sentry.kernel")
 
 # A syscall handler: (task, six raw 64-bit args) -> return value. It may raise
 # an Errno (returned as -errno) or TaskStop (leave the run loop).

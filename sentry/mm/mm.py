@@ -17,8 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import structlog
-
 from sentry.hostarch import (
     ANY_ACCESS,
     HUGE_PAGE_SIZE,
@@ -26,6 +24,7 @@ from sentry.hostarch import (
     AccessType,
 )
 from sentry.linuxerr import EFAULT, EPERM, Errno
+from sentry.logs import get_logger
 from sentry.memfile import MemoryFile
 from sentry.memmap.mappable import BusError
 from sentry.mm.pma import Pma
@@ -34,7 +33,7 @@ from sentry.platform import AddressSpace
 from sentry.segment import SegmentSet
 from sentry.tracing import TRACE
 
-log = structlog.get_logger("sentry.mm")
+log = get_logger("sentry.mm")
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
 _HUGE_MASK = ~(HUGE_PAGE_SIZE - 1)

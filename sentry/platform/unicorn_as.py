@@ -164,6 +164,7 @@ from unicorn import (
 from unicorn import x86_const as x86
 
 from sentry.hostarch import EXECUTE, NO_ACCESS, PAGE_SIZE, READ, WRITE, AccessType
+from sentry.logs import get_logger
 from sentry.memmap.file import File, FileRange
 from sentry.platform.address_space import (
     INTERRUPTED,
@@ -239,16 +240,11 @@ _INITIAL_RFLAGS = 0x202
 _INITIAL_MXCSR = 0x1F80
 _SYSCALL_INSN_LEN = 2  # 0f 05
 
-_log: Any = None
+_log = get_logger("sentry.platform")
 
 
 def _logger() -> Any:
-    """The ``sentry.platform`` structlog logger (imported on first use)."""
-    global _log
-    if _log is None:
-        import structlog
-
-        _log = structlog.get_logger("sentry.platform")
+    """The ``sentry.platform`` logger (structlog is imported on first event)."""
     return _log
 
 
