@@ -34,10 +34,25 @@ def _materialise() -> None:
             structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(_settings["level"]),
-        logger_factory=structlog.PrintLoggerFactory(_settings["out"] or sys.stderr),
+        logger_factory=_StreamLogger,
         cache_logger_on_first_use=False,
     )
     _configured = True
+
+
+class _StreamLogger:
+    """Writes each rendered event as a line to the configured stream, looked
+    up at write time (stderr may be replaced after configuration)."""
+
+    def __init__(self, *_args: Any) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        out = _settings["out"] or sys.stderr
+        out.write(message + "\n")
+        out.flush()
+
+    log = debug = info = warning = error = critical = exception = msg
 
 
 class LazyLogger:

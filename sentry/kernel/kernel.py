@@ -154,7 +154,8 @@ class Kernel:
         where = self.syscalls.name(nr)
         text = "".join(traceback.format_exception(exc))
         self.internal_errors.append(f"{where}: {exc!r}")
-        log.error("internal error in syscall handler", syscall=where, error=repr(exc), tid=task.tid, traceback=text)
+        log.error("internal error in syscall handler", syscall=where, error=repr(exc), tid=task.tid)
+        log.debug("internal error traceback", syscall=where, traceback=text)
         return -EIO.errno
 
     # -- the run loop ------------------------------------------------------------

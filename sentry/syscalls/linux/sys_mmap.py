@@ -46,6 +46,8 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
         raise EINVAL  # unknown flags are only rejected with MAP_SHARED_VALIDATE
     if map_type not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise EINVAL
+    if anonymous and map_type == MAP_SHARED_VALIDATE:
+        raise EINVAL  # Linux do_mmap: anonymous mappings accept only SHARED or PRIVATE
     private = map_type == MAP_PRIVATE
     opts = MMapOpts(
         length=length,

@@ -1,0 +1,63 @@
+"""Syscall dispatch contracts: unknown syscalls are ENOSYS (logged once),
+a Python bug in a handler is an EIO for the guest and a logged internal
+error, never a traceback on the user's terminal."""
+
+from __future__ import annotations
+
+import pytest
+
+from sentry import runner
+from sentry.kernel.kernel import Kernel, SyscallTable
+from sentry.linuxerr import EIO, ENOSYS
+from sentry.syscalls.linux import table as table_mod
+from sentry.testing.guests import guest
+
+
+def _table_with_broken_writev() -> SyscallTable:
+    t = table_mod.build_table()
+
+    def broken(*_: int) -> int:
+        raise RuntimeError("a bug in a handler")
+
+    t.register(20, "writev", broken)  # musl's stdout goes through writev
+    return t
+
+
+def test_handler_bug_becomes_eio_and_is_logged(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]) -> None:
+    kernels: list[Kernel] = []
+    real_init = Kernel.__init__
+
+    def spy(self: Kernel, *a: object, **kw: object) -> None:
+        real_init(self, *a, **kw)  # type: ignore[arg-type]
+        kernels.append(self)
+
+    monkeypatch.setattr(runner, "build_table", _table_with_broken_writev)
+    monkeypatch.setattr(Kernel, "__init__", spy)
+    status = runner.run_program(str(guest("hello-musl")), ["hello"], {"PATH": "/bin"})
+    out, err = capfd.readouterr()
+    assert "hello, world" not in out
+    assert "Traceback" not in err
+    assert kernels and kernels[0].internal_errors
+    assert "writev" in kernels[0].internal_errors[0]
+    assert status == 0  # musl ignores the failed write; the process still exits normally
+
+
+def test_unknown_syscall_is_enosys_and_logged_once() -> None:
+    k = Kernel(SyscallTable(), mf=None)
+
+    class _T:
+        tid = 1
+
+    assert k.unknown_syscall(_T(), 999) == -ENOSYS.errno  # type: ignore[arg-type]
+    assert k.unknown_syscall(_T(), 999) == -ENOSYS.errno  # type: ignore[arg-type]
+    assert k.unknown_syscalls_seen == {999}
+
+
+def test_internal_error_returns_eio() -> None:
+    k = Kernel(SyscallTable(), mf=None)
+
+    class _T:
+        tid = 1
+
+    assert k.internal_error(_T(), 1, ValueError("x")) == -EIO.errno  # type: ignore[arg-type]
+    assert k.internal_errors == ["syscall_1: ValueError('x')"]
