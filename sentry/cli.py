@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated structured trace views: mm, platform, syscalls, all")
     p.add_argument("--env", metavar="NAME=VALUE", action="append", default=[],
                    help="set a variable in the guest's environment (repeatable)")
+    p.add_argument("--root", metavar="DIR",
+                   help="host directory the guest sees as / (default: the host's / read-only, "
+                        "the current directory writable)")
     p.add_argument("--log-level", choices=sorted(_LEVELS), default="error",
                    help="sentry log level on stderr (warning shows unimplemented syscalls)")
     p.add_argument("--version", action="version", version=f"run-guest {sentry.__version__}")
@@ -84,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         [args.program, *args.args],
         env,
         strace_out=trace_out if args.strace else None,
+        root=args.root,
     )
 
 

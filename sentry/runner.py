@@ -4,13 +4,16 @@ of ``run-guest``; the CLI only parses options)."""
 from __future__ import annotations
 
 import os
+import resource
 import sys
 from typing import TextIO, cast
 
 from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
+from sentry.fsimpl.root import build_root
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.kernel import Kernel
+from sentry.kernel.task import ThreadGroup
 from sentry.linuxerr import ENOENT
 from sentry.loader import LoadError, load
 from sentry.memfile import MemoryFile
@@ -19,9 +22,22 @@ from sentry.syscalls.linux.table import build_table
 from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
 
 
+def _setup_fs(tg: ThreadGroup, root: str | None, mf: MemoryFile) -> None:
+    """The guest's tree, working directory and umask. The host umask
+    becomes the guest's and the sentry's own becomes 0: the sentry applies
+    the guest's umask itself when it creates host files."""
+    fs = build_root(root, mf=mf, owner=tg)
+    tg.fs = fs
+    tg.cwd = fs.path_of(fs.cwd).decode("utf-8", "surrogateescape")
+    tg.umask = os.umask(0)
+
+
 def _stdio_table() -> FDTable:
-    """fds 0-2 are the host's stdio, never closed on the host."""
+    """fds 0-2 are the host's stdio, never closed on the host. The table's
+    limit is the host's RLIMIT_NOFILE soft limit (what the guest reads
+    with getrlimit)."""
     table = FDTable()
+    table.limit = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1 << 20)
     for fd, flags in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
         try:
             mode = os.fstat(fd)
@@ -42,12 +58,27 @@ def _host_access(fd: int, default: int) -> int:
         fl = fcntl.fcntl(fd, fcntl.F_GETFL)
     except OSError:
         return default
-    return fl & (O_RDONLY | O_WRONLY | O_RDWR | 0o2000 | 0o4000)
+    return fl & (O_RDONLY | O_WRONLY | O_RDWR | 0o2000 | 0o4000 | 0o100000)  # + O_APPEND, O_NONBLOCK, O_LARGEFILE
 
 
-def run_program(path: str, argv: list[str], env: dict[str, str], *, strace_out: TextIO | None = None) -> int:
+def run_program(
+    path: str,
+    argv: list[str],
+    env: dict[str, str],
+    *,
+    strace_out: TextIO | None = None,
+    root: str | None = None,
+) -> int:
     """Load ``path`` and run it; returns the exit status for the shell
-    (128+signal when a signal killed the guest)."""
+    (128+signal when a signal killed the guest).
+
+    ``root`` is the host directory the guest sees as ``/`` (``--root``);
+    without it the guest sees the host's ``/`` read-only with the working
+    directory and below writable (see ``sentry.fsimpl.root``). A root that
+    cannot be opened is a one-line error and status 2."""
+    if root is not None and not os.path.isdir(root):
+        print(f"run-guest: --root {root}: not a directory", file=sys.stderr)
+        return 2
     tracer = None
     if strace_out is not None:
         from sentry.strace import StraceTracer
@@ -66,7 +97,7 @@ def run_program(path: str, argv: list[str], env: dict[str, str], *, strace_out: 
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     task = kernel.create_process(mm, _stdio_table(), cpu)
-    task.tg.cwd = os.getcwd()
+    _setup_fs(task.tg, root, kernel.mf)
     if strace_out is not None:
         strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
     kernel.run()

@@ -37,12 +37,17 @@ class FDTable:
         file = self.get(fd)
         self._files[fd] = (file, value)
 
-    def new_fd(self, file: FileDescription, *, min_fd: int = 0, cloexec: bool = False) -> int:
-        """Install ``file`` (taking a reference) at the lowest free fd >= ``min_fd``.
-        Raises EMFILE when none is below the limit."""
+    def lowest_free(self, min_fd: int = 0) -> int:
+        """The lowest fd >= ``min_fd`` not in use (possibly >= the limit)."""
         fd = min_fd
         while fd in self._files:
             fd += 1
+        return fd
+
+    def new_fd(self, file: FileDescription, *, min_fd: int = 0, cloexec: bool = False) -> int:
+        """Install ``file`` (taking a reference) at the lowest free fd >= ``min_fd``.
+        Raises EMFILE when none is below the limit."""
+        fd = self.lowest_free(min_fd)
         if fd >= self.limit:
             raise EMFILE
         file.inc_ref()
@@ -63,6 +68,11 @@ class FDTable:
         if entry is None:
             raise EBADF
         entry[0].dec_ref()
+
+    def close_on_exec(self) -> None:
+        """Close every fd marked close-on-exec (execve)."""
+        for fd in [fd for fd, (_, cloexec) in self._files.items() if cloexec]:
+            self.remove(fd)
 
     def fds(self) -> list[int]:
         return sorted(self._files)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
     from sentry.mm import MemoryManager
+    from sentry.vfs.context import FSContext
 
 _IOVEC = struct.Struct("<QQ")
 _INT64_MAX = (1 << 63) - 1
@@ -51,8 +52,11 @@ class ThreadGroup:
         self.exit_status: int | None = None
         self.fatal_signal: int = 0
         self.fault_addr: int | None = None
-        self.cwd = "/"
+        self.cwd = "/"  # the guest path of fs.cwd, kept in step by chdir
         self.umask = 0o022
+        # Root and working directory (``sentry.vfs.context``); the runner
+        # sets it, fork copies it with ``fs.fork(child_tg)``.
+        self.fs: FSContext | None = None
         self.rlimits: dict[int, tuple[int, int]] = {}
 
 
@@ -68,6 +72,7 @@ class Task:
         self.cpu = cpu
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
+        self.rseq = (0, 0, 0)  # (address, length, signature) once registered
         self.signal_mask = 0
         self.exited = False
         self.comm = b""

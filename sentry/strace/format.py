@@ -31,7 +31,7 @@ SPECS: dict[str, list[str]] = {
     "readv": ["d", "V2", "d"], "writev": ["d", "v2", "d"], "getpid": [], "gettid": [],
     "exit": ["d"], "exit_group": ["d"], "uname": ["x"], "getuid": [], "geteuid": [],
     "getgid": [], "getegid": [], "getppid": [], "arch_prctl": ["archprctl", "x"],
-    "set_tid_address": ["x"], "set_robust_list": ["x", "u"], "rseq": ["x", "u", "d", "x"],
+    "set_tid_address": ["x"], "set_robust_list": ["x", "u"], "rseq": ["x", "u", "d", "x"], "getcpu": ["x", "x", "x"],
     "prlimit64": ["d", "d", "x", "x"], "getrandom": ["B1", "u", "x"], "clock_gettime": ["clock", "x"],
     "madvise": ["x", "u", "d"], "mremap": ["x", "u", "u", "d", "x"], "getcwd": ["B1", "u"],
     "readlink": ["s", "B2", "u"], "nanosleep": ["x", "x"], "sched_getaffinity": ["d", "u", "x"],

@@ -1,43 +1,85 @@
-"""``FileDescription``: an open file, the object fds point at.
+"""``FileDescription``: an open file, the object fds point at (gVisor
+``vfs.FileDescription``).
 
 File descriptions see only an ``IOSequence`` for data (never a task or a
 Unicorn instance): ``read`` fills it with ``dst.copy_out_from(reader)``, so
-bytes land straight in guest memory.
+bytes land straight in guest memory; ``write`` drains it with
+``src.copy_in_to(writer)``.
 
-Contract of ``read``/``write`` (gVisor ``vfs.FileDescriptionImpl``): return
-``(n, err)``; ``n`` counts bytes actually moved, ``err`` may accompany a
-partial count (the syscall layer reports the count then, as Linux does).
-``offset`` is -1 for the file's own position (read/write) or a position
-(pread/pwrite); implementations that cannot seek raise ESPIPE for it.
+Contract of ``read``/``write`` (gVisor ``vfs.FileDescriptionImpl``):
+
+* they return ``(n, err)``; ``n`` counts bytes actually moved and the
+  file position (if any) advances by exactly ``n``;
+* ``err`` is None on full success; with ``n`` short it says why: EFAULT
+  (bad guest memory; the syscall layer reports ``n`` if ``n > 0``),
+  EAGAIN (would block: nothing more can move now), EPIPE, ENOSPC, or
+  :data:`sentry.safemem.EOF`-like conditions reported as ``(n, None)``;
+* ``offset`` is -1 for the file's own position (read/write) or a position
+  (pread/pwrite); implementations that cannot seek return ESPIPE for it.
+
+The syscall layer checks ``readable``/``writable`` (EBADF) before calling
+``read``/``write``; zero-length transfers return ``(0, None)`` before any
+would-block check unless the file type says otherwise (/dev/full).
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
-from sentry.linuxerr import EBADF, EINVAL, ENOTTY, ESPIPE, Errno
+from sentry.abi.fcntl import (
+    O_ACCMODE,
+    O_APPEND,
+    O_CLOEXEC,
+    O_NONBLOCK,
+    O_PATH,
+    O_RDONLY,
+    O_RDWR,
+    O_WRONLY,
+    OPEN_ONLY_FLAGS,
+    SETFL_MASK,
+)
+from sentry.linuxerr import EBADF, EINVAL, ENOTDIR, ENOTTY, ENXIO, EPERM, EROFS, ESPIPE, Errno
 from sentry.usermem import IOSequence
+from sentry.vfs.waiter import Entry
 
-O_ACCMODE = 0o3
-O_RDONLY, O_WRONLY, O_RDWR = 0, 1, 2
-O_APPEND = 0o2000
-O_NONBLOCK = 0o4000
-O_CLOEXEC = 0o2000000
-O_PATH = 0o10000000
+if TYPE_CHECKING:
+    from sentry.vfs.dentry import Dentry, Dirent
+
+__all__ = [
+    "O_ACCMODE",
+    "O_APPEND",
+    "O_CLOEXEC",
+    "O_NONBLOCK",
+    "O_PATH",
+    "O_RDONLY",
+    "O_RDWR",
+    "O_WRONLY",
+    "FileDescription",
+    "check_readable",
+]
 
 
 class FileDescription:
-    """Base class: an open file with status flags.
+    """Base class: an open file with status flags and a reference count.
 
-    Subclasses override the operations they support; the defaults return
-    what Linux returns for a file lacking the operation.
+    ``flags`` are the open flags as F_GETFL reports them (access mode and
+    status flags; open-only flags such as O_CREAT and O_CLOEXEC are
+    stripped). ``dentry`` is the file's place in the tree, or None for
+    anonymous files (pipes, the host's stdio). Subclasses override the
+    operations they support; the defaults answer what Linux answers for a
+    file lacking the operation.
     """
 
-    def __init__(self, flags: int) -> None:
-        self.flags = flags
+    def __init__(self, flags: int, dentry: Dentry | None = None) -> None:
+        self.flags = flags & ~OPEN_ONLY_FLAGS
+        self.dentry = dentry
         self.refs = 1
-        # Whether pread/pwrite/lseek work (false for pipes, sockets, ttys).
+        # Whether pread/pwrite work (false for pipes, sockets, ttys).
         self.seekable = False
+        self._released = False
+
+    # -- access -----------------------------------------------------------------------
 
     @property
     def readable(self) -> bool:
@@ -48,6 +90,25 @@ class FileDescription:
     def writable(self) -> bool:
         acc = self.flags & O_ACCMODE
         return acc in (O_WRONLY, O_RDWR) and not self.flags & O_PATH
+
+    @property
+    def is_path(self) -> bool:
+        """An O_PATH descriptor: only good as a name (fstat, *at, fchdir)."""
+        return bool(self.flags & O_PATH)
+
+    @property
+    def nonblocking(self) -> bool:
+        return bool(self.flags & O_NONBLOCK)
+
+    def status_flags(self) -> int:
+        """What F_GETFL returns."""
+        return self.flags
+
+    def set_status_flags(self, flags: int) -> None:
+        """F_SETFL: only SETFL_MASK bits change (the access mode never)."""
+        self.flags = (self.flags & ~SETFL_MASK) | (flags & SETFL_MASK)
+
+    # -- data -----------------------------------------------------------------------------
 
     def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
         """Read into ``dst``; see the module docstring."""
@@ -61,24 +122,120 @@ class FileDescription:
         """Reposition; returns the new offset (raises Errno)."""
         raise ESPIPE
 
+    # -- readiness (poll, blocking) -----------------------------------------------------
+
+    def readiness(self, mask: int) -> int:
+        """The events of ``mask`` that are ready now (default: all)."""
+        return mask
+
+    def event_register(self, e: Entry) -> None:
+        """Ask to be notified (``e.callback``) when an event of ``e.mask``
+        may have become ready. Files that are always ready ignore it."""
+
+    def event_unregister(self, e: Entry) -> None:
+        """Undo ``event_register``."""
+
+    # -- metadata -------------------------------------------------------------------------
+
     def stat(self) -> os.stat_result:
         """The file's attributes (raises Errno)."""
+        if self.dentry is not None:
+            return self.dentry.stat()
         raise EBADF
 
     def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
         """Returns ``(result, bytes to copy out to arg or None)``."""
         raise ENOTTY
 
+    def truncate(self, length: int) -> None:
+        """ftruncate: EINVAL unless a writable regular file."""
+        raise EINVAL
+
+    def sync(self, data_only: bool) -> None:
+        """fsync/fdatasync: EINVAL for files that cannot be synced."""
+        raise EINVAL
+
+    def chmod(self, mode: int) -> None:
+        """fchmod."""
+        if self.dentry is not None:
+            self.dentry.chmod(mode)
+            return
+        raise EPERM
+
+    def chown(self, uid: int, gid: int) -> None:
+        """fchown."""
+        if self.dentry is not None:
+            self.dentry.chown(uid, gid)
+            return
+        raise EPERM
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        """futimens; see ``Dentry.utimens``."""
+        if self.dentry is not None:
+            self.dentry.utimens(atime, mtime)
+            return
+        raise EROFS
+
+    def path_name(self) -> str:
+        """What readlink of /proc/self/fd/N shows."""
+        if self.dentry is not None:
+            from sentry.vfs.context import absolute_path
+
+            return absolute_path(self.dentry)
+        return "anon_inode:[unknown]"
+
+    # -- directories ------------------------------------------------------------------------
+
+    def dir_entries(self) -> tuple[list[Dirent], int]:
+        """``(entries, position)``: every entry of an open directory, and the
+        index of the next one getdents returns. ENOTDIR for non-directories."""
+        raise ENOTDIR
+
+    def set_dir_position(self, pos: int) -> None:
+        """Advance the getdents position (an index into ``dir_entries``)."""
+        raise ENOTDIR
+
+    # -- pipes ------------------------------------------------------------------------------
+
+    def pipe_size(self) -> int:
+        """F_GETPIPE_SZ; EBADF for anything but a pipe."""
+        raise EBADF
+
+    def set_pipe_size(self, size: int) -> int:
+        """F_SETPIPE_SZ; returns the new size."""
+        raise EBADF
+
+    # -- reopening through /proc/self/fd ---------------------------------------------------------
+
+    def reopen(self, flags: int) -> FileDescription:
+        """A new description of the same file (opening /proc/self/fd/N of an
+        anonymous file, /dev/stdin and friends); ENXIO if impossible."""
+        raise ENXIO
+
+    # -- references ---------------------------------------------------------------------------
+
     def inc_ref(self) -> None:
         self.refs += 1
 
     def dec_ref(self) -> None:
         self.refs -= 1
-        if self.refs == 0:
+        if self.refs == 0 and not self._released:
+            self._released = True
             self.release()
 
     def release(self) -> None:
-        """The last reference is gone."""
+        """The last reference is gone (called once)."""
+
+
+class PathFile(FileDescription):
+    """An O_PATH descriptor: names ``dentry`` without opening it."""
+
+    def __init__(self, flags: int, dentry: Dentry) -> None:
+        super().__init__(flags, dentry)
+
+    def stat(self) -> os.stat_result:
+        assert self.dentry is not None
+        return self.dentry.stat()
 
 
 def check_readable(fd: FileDescription) -> Errno | None:

@@ -71,8 +71,9 @@ def test_busybox_applet_matches_native(argv: list[str]) -> None:
 
 
 @pytest.mark.skipif(shutil.which("strace") is None, reason="scripts/setup installs strace")
-def test_strace_of_musl_hello_matches_native_strace() -> None:
-    c = compare(str(guest("hello-musl")), [], compare_syscalls=True)
+@pytest.mark.parametrize("name", ["hello-musl", "hello-glibc", "hello-static-pie"])
+def test_strace_of_hello_matches_native_strace(name: str) -> None:
+    c = compare(str(guest(name)), [], compare_syscalls=True)
     assert c.agree, c.report()
 
 

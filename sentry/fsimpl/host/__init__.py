@@ -1,5 +1,7 @@
-"""Files backed by host file descriptors (gVisor ``fsimpl/host``)."""
+"""Host directories and host fds as guest files (gVisor ``fsimpl/host``,
+``fsimpl/gofer`` in directfs mode)."""
 
-from sentry.fsimpl.host.file import HostFile
+from sentry.fsimpl.host.file import HostDirectory, HostFile
+from sentry.fsimpl.host.fs import HostDentry, HostFilesystem
 
-__all__ = ["HostFile"]
+__all__ = ["HostDentry", "HostDirectory", "HostFile", "HostFilesystem"]

@@ -1,56 +1,86 @@
-"""A FileDescription over a host file descriptor.
+"""File descriptions over host file descriptors.
 
 Data moves with ``readv``/``writev`` (or ``preadv``/``pwritev``) straight
 between the host fd and memoryviews of guest memory: no intermediate copy.
+The host fd's own offset is the file position, so it advances by exactly
+the bytes the host moved, and descriptions shared by dup share it.
+
+``HostFile`` serves regular files opened through the guest's tree and the
+host stdio the guest inherits (``owns_fd=False``: never closed, and
+F_SETFL never changes the host's shared description). ``HostDirectory``
+serves open directories (getdents, fchdir, ``*at`` calls).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import stat as statmod
 import struct
+from typing import TYPE_CHECKING, Any
 
-from sentry.linuxerr import EAGAIN, ENOTTY, ESPIPE, Errno, from_errno
+from sentry.abi.fcntl import (
+    DT_DIR,
+    FIONREAD,
+    O_ACCMODE,
+    O_APPEND,
+    O_NOATIME,
+    O_NONBLOCK,
+    O_TRUNC,
+    SEEK_CUR,
+    SEEK_SET,
+    TCGETS,
+    TIOCGWINSZ,
+)
+from sentry.fsimpl.host import hostcalls
+from sentry.hostarch import AccessType
+from sentry.linuxerr import EAGAIN, EBADF, EINVAL, EISDIR, ENOENT, ENOTTY, EROFS, ESPIPE, Errno
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
+from sentry.vfs.dentry import Dentry, Dirent, errno_of
 from sentry.vfs.file_description import FileDescription
+from sentry.vfs.waiter import EVENT_IN, EVENT_OUT
 
-TCGETS = 0x5401
-TIOCGWINSZ = 0x5413
-FIONREAD = 0x541B
+if TYPE_CHECKING:
+    from sentry.vfs.context import FSContext
+
 _IOCTL_SIZES = {TCGETS: 60, TIOCGWINSZ: 8}  # sizeof(struct termios), sizeof(struct winsize)
+_HOST_SETFL = O_APPEND | O_NONBLOCK | O_NOATIME
 
 
 def _host_errno(e: OSError) -> Errno:
-    return from_errno(e.errno or 5)
+    return errno_of(e)
 
 
 class HostFile(FileDescription):
-    """An open host fd. ``owns_fd`` False for the inherited stdio fds, which
-    the sentry must never close on the host."""
+    """An open host fd. ``owns_fd`` False for the inherited stdio fds,
+    which the sentry must never close on the host."""
 
-    def __init__(self, host_fd: int, flags: int, *, owns_fd: bool = True) -> None:
-        super().__init__(flags)
+    def __init__(self, host_fd: int, flags: int, *, owns_fd: bool = True, dentry: Dentry | None = None) -> None:
+        super().__init__(flags, dentry)
         self.host_fd = host_fd
         self.owns_fd = owns_fd
         mode = os.fstat(host_fd).st_mode
-        self.seekable = statmod.S_ISREG(mode) or statmod.S_ISBLK(mode)
+        self.is_regular = statmod.S_ISREG(mode)
+        self.seekable = self.is_regular or statmod.S_ISBLK(mode)
 
-    def _readv(self, bufs: list[memoryview], offset: int) -> int:
-        if offset < 0:
-            return os.readv(self.host_fd, bufs)
-        return os.preadv(self.host_fd, bufs, offset)
+    # -- data ---------------------------------------------------------------------
 
     def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
-        """Read from the host fd straight into guest memory."""
+        """Read from the host fd straight into guest memory; returns
+        ``(n, err)`` with ``n`` the bytes the host delivered."""
         if offset >= 0 and not self.seekable:
             return 0, ESPIPE
         if dst.num_bytes() == 0:
             return 0, None
+        fd = self.host_fd
+
         def read_vec(bufs: list[memoryview]) -> tuple[int, Exception | None]:
             try:
-                return self._readv(bufs, offset), None
+                if offset < 0:
+                    return os.readv(fd, bufs), None
+                return os.preadv(fd, bufs, offset), None
             except BlockingIOError:
                 return 0, EAGAIN
             except OSError as e:
@@ -59,16 +89,19 @@ class HostFile(FileDescription):
         return dst.copy_out_from(FromVecReaderFunc(read_vec))
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
-        """Write guest memory straight to the host fd."""
+        """Write guest memory straight to the host fd; returns ``(n, err)``
+        with ``n`` the bytes the host accepted."""
         if offset >= 0 and not self.seekable:
             return 0, ESPIPE
         if src.num_bytes() == 0:
             return 0, None
+        fd = self.host_fd
+
         def write_vec(bufs: list[memoryview]) -> tuple[int, Exception | None]:
             try:
                 if offset < 0:
-                    return os.writev(self.host_fd, bufs), None
-                return os.pwritev(self.host_fd, bufs, offset), None
+                    return os.writev(fd, bufs), None
+                return os.pwritev(fd, bufs, offset), None
             except BlockingIOError:
                 return 0, EAGAIN
             except OSError as e:
@@ -84,28 +117,237 @@ class HostFile(FileDescription):
         except OSError as e:
             raise _host_errno(e) from None
 
+    def host_wait(self, mask: int) -> bool:
+        """Block in the host until the host fd is ready for ``mask``
+        (``sentry.kernel.blocking``): input from outside can always come."""
+        import select
+
+        events = (select.POLLIN if mask & EVENT_IN else 0) | (select.POLLOUT if mask & EVENT_OUT else 0)
+        p = select.poll()
+        p.register(self.host_fd, events or select.POLLIN)
+        p.poll()
+        return True
+
+    # -- flags --------------------------------------------------------------------
+
+    def set_status_flags(self, flags: int) -> None:
+        super().set_status_flags(flags)
+        if not self.owns_fd:
+            return
+        try:
+            cur = fcntl.fcntl(self.host_fd, fcntl.F_GETFL)
+            fcntl.fcntl(self.host_fd, fcntl.F_SETFL, (cur & ~_HOST_SETFL) | (self.flags & _HOST_SETFL))
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    # -- metadata -----------------------------------------------------------------
+
     def stat(self) -> os.stat_result:
         try:
             return os.fstat(self.host_fd)
         except OSError as e:
             raise _host_errno(e) from None
 
+    def _check_writable_tree(self) -> None:
+        if self.dentry is not None and not self.dentry.writable:
+            raise EROFS
+
+    def truncate(self, length: int) -> None:
+        if not self.is_regular or not self.writable:
+            raise EINVAL
+        try:
+            os.ftruncate(self.host_fd, length)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def sync(self, data_only: bool) -> None:
+        try:
+            (os.fdatasync if data_only else os.fsync)(self.host_fd)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def chmod(self, mode: int) -> None:
+        self._check_writable_tree()
+        try:
+            os.fchmod(self.host_fd, mode)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def chown(self, uid: int, gid: int) -> None:
+        self._check_writable_tree()
+        try:
+            os.fchown(self.host_fd, uid, gid)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        self._check_writable_tree()
+        try:
+            hostcalls.utimensat(self.host_fd, None, atime, mtime, 0)
+        except OSError as e:
+            raise _host_errno(e) from None
+
     def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
-        """Terminal queries pass through to the host fd (ENOTTY when it is
+        """FIONREAD on a regular file is the bytes left before end of file;
+        terminal queries pass through to the host fd (ENOTTY when it is
         not a terminal, exactly as the host answers)."""
+        if request == FIONREAD and self.is_regular:
+            st = self.stat()
+            pos = os.lseek(self.host_fd, 0, SEEK_CUR)
+            return 0, struct.pack("<i", max(0, min(st.st_size - pos, 0x7FFFFFFF)))
         size = _IOCTL_SIZES.get(request)
         try:
             if size is not None:
                 return 0, fcntl.ioctl(self.host_fd, request, bytes(size))
             if request == FIONREAD:
-                out = fcntl.ioctl(self.host_fd, request, bytes(4))
-                return 0, out
+                return 0, fcntl.ioctl(self.host_fd, request, bytes(4))
         except OSError as e:
             raise _host_errno(e) from None
         raise ENOTTY
 
+    def path_name(self) -> str:
+        if self.dentry is not None:
+            name = super().path_name()
+            if not name.endswith(" (deleted)") and self.is_regular and self.stat().st_nlink == 0:
+                name += " (deleted)"
+            return name
+        try:
+            return os.readlink(f"/proc/self/fd/{self.host_fd}")
+        except OSError:
+            return "anon_inode:[host]"
+
+    def reopen(self, flags: int) -> FileDescription:
+        """Open the same host file again (/dev/stdout, /proc/self/fd/N)."""
+        hflags = (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_TRUNC)) | os.O_CLOEXEC | os.O_NOCTTY
+        try:
+            hfd = os.open(f"/proc/self/fd/{self.host_fd}", hflags)
+        except OSError as e:
+            raise _host_errno(e) from None
+        return HostFile(hfd, flags, dentry=self.dentry)
+
+    # -- memory mapping -------------------------------------------------------------
+
+    def configure_mmap(self, opts: Any) -> None:
+        """mmap of a regular host file: the mapping is the host's mmap of
+        the fd. MAP_SHARED needs a writable fd to allow PROT_WRITE (the
+        MemoryManager then fails a write mapping with EACCES)."""
+        from sentry.linuxerr import ENODEV
+        from sentry.memmap.mappable import HostFileMappable
+
+        if not self.is_regular:
+            raise ENODEV
+        shared = not opts.private
+        writable = self.writable and shared
+        if shared and not self.writable:
+            opts.max_perms = AccessType(True, False, True)
+        opts.mappable = HostFileMappable(self.host_fd, self.path_name(), writable=writable)
+
     def release(self) -> None:
         if self.owns_fd:
+            with contextlib.suppress(OSError):
+                os.close(self.host_fd)
+
+
+class HostDirectory(FileDescription):
+    """An open host directory. getdents is served from a snapshot of the
+    entries taken when reading starts at position 0 (after open or a
+    rewind); the position is an index into it, and ``d_off`` of an entry
+    is the index of the next one."""
+
+    def __init__(self, host_fd: int, flags: int, dentry: Dentry, ctx: FSContext) -> None:
+        super().__init__(flags, dentry)
+        self.host_fd = host_fd
+        self.seekable = True
+        self._ctx = ctx
+        self._pos = 0
+        self._entries: list[Dirent] | None = None
+
+    def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
+        return 0, EISDIR
+
+    def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
+        return 0, EBADF
+
+    def seek(self, offset: int, whence: int) -> int:
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self._pos + offset
+        else:
+            raise EINVAL
+        if new < 0:
+            raise EINVAL
+        self._pos = new
+        if new == 0:
+            self._entries = None
+        return new
+
+    def stat(self) -> os.stat_result:
+        try:
+            return os.fstat(self.host_fd)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def sync(self, data_only: bool) -> None:
+        try:
+            (os.fdatasync if data_only else os.fsync)(self.host_fd)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def chmod(self, mode: int) -> None:
+        if self.dentry is not None and not self.dentry.writable:
+            raise EROFS
+        try:
+            os.fchmod(self.host_fd, mode)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        if self.dentry is not None and not self.dentry.writable:
+            raise EROFS
+        try:
+            hostcalls.utimensat(self.host_fd, None, atime, mtime, 0)
+        except OSError as e:
+            raise _host_errno(e) from None
+
+    def dir_entries(self) -> tuple[list[Dirent], int]:
+        """All entries (``.``, ``..``, the host's, then mount points the host
+        directory lacks) and the current index. ENOENT once the directory
+        was removed, as Linux reports for a dead directory."""
+        if self.stat().st_nlink == 0:
+            raise ENOENT
+        if self._entries is None or self._pos == 0:
+            self._entries = self._snapshot()
+        return self._entries, self._pos
+
+    def _snapshot(self) -> list[Dirent]:
+        from sentry.fsimpl.host.fs import list_host_dir
+
+        assert self.dentry is not None
+        ctx = self._ctx
+        me = self.stat().st_ino
+        try:
+            up = ctx.parent_of(self.dentry).stat().st_ino
+        except Errno:
+            up = me
+        entries = [Dirent(b".", me, DT_DIR), Dirent(b"..", up, DT_DIR)]
+        host = list_host_dir(self.host_fd)
+        entries.extend(host)
+        names = {e.name for e in host}
+        for name, root in ctx.vfs.mounts_in(self.dentry):
+            if name not in names:
+                try:
+                    ino = root.stat().st_ino
+                except Errno:
+                    ino = 1
+                entries.append(Dirent(name, ino, DT_DIR))
+        return entries
+
+    def set_dir_position(self, pos: int) -> None:
+        self._pos = pos
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
             os.close(self.host_fd)
 
 

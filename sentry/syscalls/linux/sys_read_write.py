@@ -8,8 +8,9 @@ reported only when nothing moved.
 
 from __future__ import annotations
 
+from sentry.kernel.blocking import wait_for
 from sentry.kernel.kernel import SyscallTable
-from sentry.kernel.task import Task
+from sentry.kernel.task import Task, TaskStop
 from sentry.linuxerr import (
     EAGAIN,
     EBADF,
@@ -26,8 +27,11 @@ from sentry.safemem import EOF
 from sentry.syscalls.linux.args import s32, s64
 from sentry.usermem import IOSequence
 from sentry.vfs import FileDescription
+from sentry.vfs.waiter import READABLE_EVENTS, WRITABLE_EVENTS
 
 _PARTIAL_OK = (EINTR, EFAULT, EPIPE, ENOSPC, EAGAIN)
+SIGPIPE = 13
+_SIG_IGN = 1
 
 
 def handle_io_error(n: int, err: Exception | None) -> int:
@@ -47,18 +51,63 @@ def _file(t: Task, fd: int) -> FileDescription:
     return t.tg.fd_table.get(s32(fd))
 
 
-def _read(f: FileDescription, dst: IOSequence, offset: int) -> int:
+def read_file(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
+    """Read from ``f`` into ``dst`` as read(2) does: EBADF unless readable;
+    on a blocking description that would block (EAGAIN) with nothing read,
+    wait for input (``sentry.kernel.blocking.wait_for``: host fds are
+    polled, a pipe nobody can fill is a deadlock) and retry. Returns the
+    count, or raises the error when nothing was read."""
     if not f.readable:
         raise EBADF
     n, err = f.read(dst, offset)
+    while err is EAGAIN and n == 0 and not f.nonblocking:
+        wait_for(t, f, READABLE_EVENTS, "reads")
+        n, err = f.read(dst, offset)
     return handle_io_error(n, err)
 
 
-def _write(f: FileDescription, src: IOSequence, offset: int) -> int:
+def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
+    """Write ``src`` to ``f`` as write(2) does: EBADF unless writable; a
+    blocking description that fills up (EAGAIN) waits for room and goes on
+    with the rest, so the whole buffer is written (Linux ``pipe_write``).
+    EPIPE raises SIGPIPE first (see :func:`send_sigpipe`). Returns the
+    count, or raises the error when nothing was written."""
     if not f.writable:
         raise EBADF
     n, err = f.write(src, offset)
+    if err is EAGAIN and not f.nonblocking:
+        total = n
+        while err is EAGAIN:
+            wait_for(t, f, WRITABLE_EVENTS, "writes")
+            src = src.drop_first(n)
+            n, err = f.write(src, offset)
+            total += n
+        n = total
+    if err is EPIPE:
+        send_sigpipe(t)
     return handle_io_error(n, err)
+
+
+def send_sigpipe(t: Task) -> None:
+    """SIGPIPE for a write to a pipe (or socket) without readers. Signal
+    delivery to handlers arrives with the signals work: an ignored or
+    blocked SIGPIPE does nothing (the write fails with EPIPE), otherwise
+    the default action ends the process (TaskStop)."""
+    action = t.tg.sigactions.get(SIGPIPE)
+    if action is not None and action.handler == _SIG_IGN:
+        return
+    if t.signal_mask & (1 << (SIGPIPE - 1)):
+        return
+    t.kernel.force_fatal_signal(t, SIGPIPE, 0, None)
+    raise TaskStop
+
+
+def _read(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
+    return read_file(t, f, dst, offset)
+
+
+def _write(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
+    return write_file(t, f, src, offset)
 
 
 def _positional(t: Task, fd: int, offset: int) -> tuple[FileDescription, int]:
@@ -77,48 +126,48 @@ def sys_read(t: Task, fd: int, buf: int, count: int, *_: int) -> int:
     f = _file(t, fd)
     if not f.readable:
         raise EBADF
-    return _read(f, t.single_io_sequence(buf, count), -1)
+    return _read(t, f, t.single_io_sequence(buf, count), -1)
 
 
 def sys_write(t: Task, fd: int, buf: int, count: int, *_: int) -> int:
     f = _file(t, fd)
     if not f.writable:
         raise EBADF
-    return _write(f, t.single_io_sequence(buf, count), -1)
+    return _write(t, f, t.single_io_sequence(buf, count), -1)
 
 
 def sys_readv(t: Task, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     f = _file(t, fd)
-    return _read(f, t.iovecs_io_sequence(iov, iovcnt), -1)
+    return _read(t, f, t.iovecs_io_sequence(iov, iovcnt), -1)
 
 
 def sys_writev(t: Task, fd: int, iov: int, iovcnt: int, *_: int) -> int:
     f = _file(t, fd)
-    return _write(f, t.iovecs_io_sequence(iov, iovcnt), -1)
+    return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), -1)
 
 
 def sys_pread64(t: Task, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
     f, off = _positional(t, fd, offset)
     if not f.readable:
         raise EBADF
-    return _read(f, t.single_io_sequence(buf, count), off)
+    return _read(t, f, t.single_io_sequence(buf, count), off)
 
 
 def sys_pwrite64(t: Task, fd: int, buf: int, count: int, offset: int, *_: int) -> int:
     f, off = _positional(t, fd, offset)
     if not f.writable:
         raise EBADF
-    return _write(f, t.single_io_sequence(buf, count), off)
+    return _write(t, f, t.single_io_sequence(buf, count), off)
 
 
 def sys_preadv(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, *_: int) -> int:
     f, off = _positional(t, fd, pos_l)
-    return _read(f, t.iovecs_io_sequence(iov, iovcnt), off)
+    return _read(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
 def sys_pwritev(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, *_: int) -> int:
     f, off = _positional(t, fd, pos_l)
-    return _write(f, t.iovecs_io_sequence(iov, iovcnt), off)
+    return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
 def _v2(t: Task, fd: int, pos: int, flags: int) -> tuple[FileDescription, int]:
@@ -135,12 +184,12 @@ def _v2(t: Task, fd: int, pos: int, flags: int) -> tuple[FileDescription, int]:
 
 def sys_preadv2(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, pos_h: int, flags: int) -> int:
     f, off = _v2(t, fd, pos_l, flags)
-    return _read(f, t.iovecs_io_sequence(iov, iovcnt), off)
+    return _read(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
 def sys_pwritev2(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, pos_h: int, flags: int) -> int:
     f, off = _v2(t, fd, pos_l, flags)
-    return _write(f, t.iovecs_io_sequence(iov, iovcnt), off)
+    return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
 def register(table: SyscallTable) -> None:

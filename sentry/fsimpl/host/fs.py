@@ -1,0 +1,481 @@
+"""A host directory tree as a guest file system (gVisor ``fsimpl/gofer``
+in directfs mode, without the gofer).
+
+Every directory dentry holds an ``O_PATH`` host fd; every host call is a
+``*at`` call relative to such an fd with a single name and O_NOFOLLOW (or
+AT_SYMLINK_NOFOLLOW), so the host never resolves a path, a ``..`` or a
+symlink for the guest. The resolver in ``sentry.vfs.resolve`` walks paths
+one component at a time over these dentries.
+
+Directory dentries are canonical per host inode (a weak cache keyed by
+``(st_dev, st_ino)``), so renames the guest makes move them and ``..``
+follows the directory's real parent, as in Linux. Non-directory dentries
+are created per lookup.
+
+Directory lookups are cached (gVisor's "exclusive" file access, its
+default for the root file system): each directory remembers its child
+directories, and the most recently used :data:`DIR_CACHE_SIZE` directory
+dentries are kept alive (each holds one host fd). The guest's own renames
+and removals update the cache; changes other host processes make to
+directories while the guest runs may not be seen. Files, symlinks and
+missing names are looked up on the host every time.
+
+Writability: with ``read_only`` the whole tree answers EROFS to
+modifications, except the subtree rooted at ``writable_subtree`` (the
+default guest setup: host ``/`` read-only, the working directory and
+below writable).
+
+Host special files (devices, FIFOs, sockets) inside the tree can be
+stat'ed and listed but not opened (ENXIO): opening a host FIFO or device
+could block or reach host hardware.
+
+Limitation (as in gVisor's gofer): the host directory must not be
+reorganised concurrently by other host processes; a directory moved out
+of the tree by someone else while the guest holds it stays reachable.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+import weakref
+from collections import OrderedDict
+from typing import TYPE_CHECKING
+
+from sentry.abi.fcntl import (
+    AT_SYMLINK_NOFOLLOW,
+    DT_DIR,
+    DT_LNK,
+    DT_REG,
+    DT_UNKNOWN,
+    O_ACCMODE,
+    O_APPEND,
+    O_DSYNC,
+    O_NOATIME,
+    O_NONBLOCK,
+    O_SYNC,
+    O_TRUNC,
+    RENAME_EXCHANGE,
+    dt_from_mode,
+)
+from sentry.fsimpl.host import hostcalls
+from sentry.linuxerr import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS, ESTALE
+from sentry.vfs.dentry import Dentry, Dirent, errno_of
+
+if TYPE_CHECKING:
+    from sentry.vfs.context import FSContext
+    from sentry.vfs.file_description import FileDescription
+
+_DIR_OPEN = os.O_PATH | os.O_NOFOLLOW | os.O_DIRECTORY | os.O_CLOEXEC
+_FILE_FLAGS_PASSED = O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_DSYNC | O_SYNC | O_NOATIME
+_ALWAYS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
+
+_close = os.close
+
+#: How many recently used directory dentries (and their O_PATH fds) stay
+#: cached beyond those something else holds.
+DIR_CACHE_SIZE = 512
+
+
+class HostFilesystem:
+    """The host directory ``root_path`` as a tree of :class:`HostDentry`."""
+
+    def __init__(self, root_path: str, *, read_only: bool = False, writable_subtree: str | None = None) -> None:
+        self.read_only = read_only
+        self.writable_key: tuple[int, int] | None = None
+        if read_only and writable_subtree is not None:
+            wst = os.stat(writable_subtree)
+            self.writable_key = (wst.st_dev, wst.st_ino)
+        self._dirs: weakref.WeakValueDictionary[tuple[int, int], HostDentry] = weakref.WeakValueDictionary()
+        self._lru: OrderedDict[int, HostDentry] = OrderedDict()
+        fd = os.open(root_path, _DIR_OPEN & ~os.O_NOFOLLOW)
+        st = os.fstat(fd)
+        key = (st.st_dev, st.st_ino)
+        self.root = HostDentry(self, None, b"", st.st_mode, fd, key, self._writable_for(None, key))
+        self._dirs[key] = self.root
+
+    def _writable_for(self, parent: HostDentry | None, key: tuple[int, int]) -> bool:
+        if not self.read_only:
+            return True
+        if parent is not None and parent._writable:
+            return True
+        return key == self.writable_key
+
+    def touch(self, d: HostDentry) -> None:
+        """Mark ``d`` recently used (keeps it, and its fd, cached)."""
+        lru = self._lru
+        k = id(d)
+        if k in lru:
+            lru.move_to_end(k)
+            return
+        lru[k] = d
+        if len(lru) > DIR_CACHE_SIZE:
+            lru.popitem(last=False)
+
+    def dir_child(self, parent: HostDentry, name: bytes, st: os.stat_result) -> HostDentry:
+        """The canonical dentry of the directory ``parent/name`` (stat'ed
+        as ``st``), opening its O_PATH fd if it is not cached."""
+        key = (st.st_dev, st.st_ino)
+        d = self._dirs.get(key)
+        if d is None or d.dead or d.fd is None:
+            try:
+                fd = os.open(name, _DIR_OPEN, dir_fd=parent.fd)
+            except OSError as e:
+                raise errno_of(e) from None
+            st2 = os.fstat(fd)
+            if (st2.st_dev, st2.st_ino) != key:  # replaced between stat and open
+                os.close(fd)
+                raise ESTALE
+            d = HostDentry(self, parent, name, st2.st_mode, fd, key, self._writable_for(parent, key))
+            self._dirs[key] = d
+        elif d is not self.root:
+            d.parent = parent
+            d.name = name
+            d._writable = self._writable_for(parent, key)
+        if d is not self.root:
+            parent.cache_child(name, d)
+        self.touch(d)
+        return d
+
+    def forget(self, d: HostDentry) -> None:
+        """``d`` was removed: drop it from the caches and mark it dead."""
+        d.dead = True
+        if self._dirs.get(d.hkey) is d:
+            del self._dirs[d.hkey]
+        self._lru.pop(id(d), None)
+        p = d.parent
+        if isinstance(p, HostDentry):
+            p.uncache_child(d.name, d)
+
+    def cached_dir(self, key: tuple[int, int]) -> HostDentry | None:
+        return self._dirs.get(key)
+
+
+class HostDentry(Dentry):
+    """A name in a host directory tree. ``fd`` is an O_PATH fd for
+    directories and None for everything else (reached as ``parent.fd`` +
+    ``name``)."""
+
+    __slots__ = ("_children", "_key", "_writable", "dead", "fd", "fs", "hkey")
+
+    def __init__(
+        self,
+        fs: HostFilesystem,
+        parent: HostDentry | None,
+        name: bytes,
+        mode: int,
+        fd: int | None,
+        hkey: tuple[int, int],
+        writable: bool,
+    ) -> None:
+        super().__init__(parent, name, mode)
+        self.fs = fs
+        self.fd = fd
+        self.hkey = hkey
+        self._key: tuple[object, ...] = ("host", id(fs), *hkey)
+        self._writable = writable
+        self.dead = False
+        # Child directories looked up through this one (directories only).
+        self._children: weakref.WeakValueDictionary[bytes, HostDentry] | None = None
+
+    def __del__(self) -> None:
+        # Plain try/except: at interpreter shutdown module globals (such
+        # as contextlib) may already be gone; ``_close`` is bound early.
+        fd = self.fd
+        if fd is not None:
+            self.fd = None
+            try:  # noqa: SIM105
+                _close(fd)
+            except Exception:
+                pass
+
+    # -- identity ---------------------------------------------------------------
+
+    def key(self) -> tuple[object, ...]:
+        return self._key
+
+    def cache_child(self, name: bytes, child: HostDentry) -> None:
+        ch = self._children
+        if ch is None:
+            ch = self._children = weakref.WeakValueDictionary()
+        ch[name] = child
+
+    def uncache_child(self, name: bytes, child: HostDentry | None = None) -> None:
+        ch = self._children
+        if ch is not None:
+            cur = ch.get(name)
+            if cur is not None and (child is None or cur is child):
+                del ch[name]
+
+    @property
+    def writable(self) -> bool:
+        return self._writable
+
+    def is_dead(self) -> bool:
+        return self.dead
+
+    def _pfd(self) -> int:
+        """The host fd of the parent directory (for non-directories)."""
+        p = self.parent
+        assert isinstance(p, HostDentry) and p.fd is not None
+        return p.fd
+
+    def _at(self) -> tuple[int, bytes]:
+        """``(dirfd, name)`` naming this file on the host without
+        following symlinks: the O_PATH fd with "." for directories."""
+        if self.fd is not None:
+            return self.fd, b"."
+        return self._pfd(), self.name
+
+    def same_filesystem(self, other: Dentry) -> bool:
+        return isinstance(other, HostDentry) and other.fs is self.fs
+
+    # -- lookups -------------------------------------------------------------------
+
+    def lookup(self, name: bytes, ctx: FSContext) -> Dentry:
+        ch = self._children
+        if ch is not None:
+            c = ch.get(name)
+            if c is not None and c.parent is self and not c.dead:
+                self.fs.touch(c)
+                return c
+        assert self.fd is not None
+        try:
+            st = os.stat(name, dir_fd=self.fd, follow_symlinks=False)
+        except OSError as e:
+            raise errno_of(e) from None
+        if statmod.S_ISDIR(st.st_mode):
+            return self.fs.dir_child(self, name, st)
+        return HostDentry(self.fs, self, name, st.st_mode, None, (st.st_dev, st.st_ino), self._writable)
+
+    def readlink(self, ctx: FSContext) -> bytes:
+        if not self.is_symlink():
+            raise EINVAL
+        try:
+            return os.readlink(self.name, dir_fd=self._pfd())
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def list_entries(self, ctx: FSContext) -> list[Dirent]:
+        assert self.fd is not None
+        try:
+            fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+        try:
+            return list_host_dir(fd)
+        finally:
+            os.close(fd)
+
+    # -- attributes ----------------------------------------------------------------
+
+    def stat(self) -> os.stat_result:
+        try:
+            if self.fd is not None:
+                return os.fstat(self.fd)
+            return os.stat(self.name, dir_fd=self._pfd(), follow_symlinks=False)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def access(self, mode: int, effective: bool) -> None:
+        dirfd, name = self._at()
+        try:
+            ok = os.access(name, mode, dir_fd=dirfd, effective_ids=effective, follow_symlinks=False)
+        except OSError as e:
+            raise errno_of(e) from None
+        if not ok:
+            from sentry.linuxerr import EACCES
+
+            raise EACCES
+
+    def _check_writable(self) -> None:
+        if not self._writable:
+            raise EROFS
+
+    def chmod(self, mode: int) -> None:
+        self._check_writable()
+        if self.is_symlink():
+            raise EOPNOTSUPP
+        dirfd, name = self._at()
+        try:
+            os.chmod(name, mode, dir_fd=dirfd)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def chown(self, uid: int, gid: int) -> None:
+        self._check_writable()
+        dirfd, name = self._at()
+        try:
+            os.chown(name, uid, gid, dir_fd=dirfd, follow_symlinks=False)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        self._check_writable()
+        dirfd, name = self._at()
+        try:
+            hostcalls.utimensat(dirfd, name, atime, mtime, AT_SYMLINK_NOFOLLOW)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def truncate(self, size: int) -> None:
+        if self.is_dir():
+            raise EISDIR
+        if not self.is_regular():
+            raise EINVAL
+        self._check_writable()
+        try:
+            fd = os.open(self.name, os.O_WRONLY | os.O_NONBLOCK | _ALWAYS, dir_fd=self._pfd())
+        except OSError as e:
+            raise errno_of(e) from None
+        try:
+            os.ftruncate(fd, size)
+        except OSError as e:
+            raise errno_of(e) from None
+        finally:
+            os.close(fd)
+
+    # -- opening -------------------------------------------------------------------
+
+    def open(self, flags: int, ctx: FSContext) -> FileDescription:
+        from sentry.fsimpl.host.file import HostDirectory, HostFile
+
+        if self.fd is not None:
+            try:
+                hfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.fd)
+            except OSError as e:
+                raise errno_of(e) from None
+            return HostDirectory(hfd, flags, self, ctx)
+        if not self.is_regular():
+            raise ENXIO
+        try:
+            hfd = os.open(self.name, (flags & _FILE_FLAGS_PASSED) | _ALWAYS, dir_fd=self._pfd())
+        except OSError as e:
+            raise errno_of(e) from None
+        st = os.fstat(hfd)
+        if not statmod.S_ISREG(st.st_mode):  # replaced since the lookup
+            os.close(hfd)
+            raise ENXIO
+        return HostFile(hfd, flags, dentry=self)
+
+    # -- directory modifications ---------------------------------------------------------
+
+    def create(self, name: bytes, flags: int, mode: int, ctx: FSContext) -> FileDescription:
+        from sentry.fsimpl.host.file import HostFile
+
+        self._check_writable()
+        assert self.fd is not None
+        hflags = (flags & (_FILE_FLAGS_PASSED & ~O_TRUNC)) | os.O_CREAT | os.O_EXCL | _ALWAYS
+        try:
+            hfd = os.open(name, hflags, mode, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+        st = os.fstat(hfd)
+        if st.st_mode & 0o7777 != mode:  # the host's umask interfered
+            os.fchmod(hfd, mode)
+        child = HostDentry(self.fs, self, name, st.st_mode, None, (st.st_dev, st.st_ino), self._writable)
+        return HostFile(hfd, flags, dentry=child)
+
+    def mkdir(self, name: bytes, mode: int) -> None:
+        self._check_writable()
+        try:
+            os.mkdir(name, mode, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def unlink(self, name: bytes, child: Dentry) -> None:
+        self._check_writable()
+        try:
+            os.unlink(name, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+        self.uncache_child(name)
+        if isinstance(child, HostDentry):
+            child.dead = True
+
+    def rmdir(self, name: bytes, child: Dentry) -> None:
+        self._check_writable()
+        try:
+            os.rmdir(name, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+        if isinstance(child, HostDentry):
+            self.fs.forget(child)
+
+    def symlink(self, name: bytes, target: bytes) -> None:
+        self._check_writable()
+        try:
+            os.symlink(target, name, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def link(self, name: bytes, target: Dentry) -> None:
+        self._check_writable()
+        if not isinstance(target, HostDentry) or target.fd is not None:
+            raise EPERM
+        try:
+            os.link(target.name, name, src_dir_fd=target._pfd(), dst_dir_fd=self.fd, follow_symlinks=False)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def rename(self, name: bytes, child: Dentry, new_parent: Dentry, new_name: bytes, flags: int) -> None:
+        self._check_writable()
+        if not isinstance(new_parent, HostDentry) or new_parent.fd is None:
+            from sentry.linuxerr import EXDEV
+
+            raise EXDEV
+        new_parent._check_writable()
+        victim: HostDentry | None = None
+        try:
+            vst = os.stat(new_name, dir_fd=new_parent.fd, follow_symlinks=False)
+            if statmod.S_ISDIR(vst.st_mode):
+                victim = self.fs.cached_dir((vst.st_dev, vst.st_ino))
+        except OSError:
+            pass
+        try:
+            assert self.fd is not None
+            hostcalls.renameat2(self.fd, name, new_parent.fd, new_name, flags)
+        except OSError as e:
+            raise errno_of(e) from None
+        self.uncache_child(name)
+        new_parent.uncache_child(new_name)
+        if victim is not None and victim is not child:
+            if flags & RENAME_EXCHANGE:
+                victim.parent = self
+                victim.name = name
+                victim._writable = self.fs._writable_for(self, victim.hkey)
+                self.cache_child(name, victim)
+            else:
+                self.fs.forget(victim)
+        if isinstance(child, HostDentry) and child.fd is not None:
+            child.parent = new_parent
+            child.name = new_name
+            child._writable = self.fs._writable_for(new_parent, child.hkey)
+            new_parent.cache_child(new_name, child)
+
+
+def list_host_dir(fd: int) -> list[Dirent]:
+    """The entries of the open host directory ``fd`` (without ``.`` and
+    ``..``), read from its start. The fd's offset is left rewound."""
+    out: list[Dirent] = []
+    try:
+        it = os.scandir(fd)
+    except OSError as e:
+        raise errno_of(e) from None
+    with it:
+        for ent in it:
+            try:
+                if ent.is_symlink():
+                    t = DT_LNK
+                elif ent.is_dir(follow_symlinks=False):
+                    t = DT_DIR
+                elif ent.is_file(follow_symlinks=False):
+                    t = DT_REG
+                else:
+                    t = dt_from_mode(ent.stat(follow_symlinks=False).st_mode)
+            except OSError:
+                t = DT_UNKNOWN
+            out.append(Dirent(os.fsencode(ent.name), ent.inode(), t))
+    return out
+
+

@@ -1,0 +1,56 @@
+"""Host system calls Python's ``os`` module lacks: ``renameat2`` with
+flags and ``utimensat`` with UTIME_NOW/UTIME_OMIT. Both raise ``OSError``
+like ``os`` functions do."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_SYS_RENAMEAT2 = 316
+
+_syscall = _libc.syscall
+_syscall.restype = ctypes.c_long
+
+_utimensat = _libc.utimensat
+_utimensat.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
+_utimensat.restype = ctypes.c_int
+_futimens = _libc.futimens
+_futimens.argtypes = [ctypes.c_int, ctypes.c_void_p]
+_futimens.restype = ctypes.c_int
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+def _raise(path: bytes | None = None) -> None:
+    err = ctypes.get_errno()
+    raise OSError(err, os.strerror(err), path)
+
+
+def renameat2(olddirfd: int, old: bytes, newdirfd: int, new: bytes, flags: int) -> None:
+    """``renameat2(2)``; plain ``os.rename`` when ``flags`` is 0."""
+    if flags == 0:
+        os.rename(old, new, src_dir_fd=olddirfd, dst_dir_fd=newdirfd)
+        return
+    r = _syscall(
+        ctypes.c_long(_SYS_RENAMEAT2), ctypes.c_long(olddirfd), ctypes.c_char_p(old),
+        ctypes.c_long(newdirfd), ctypes.c_char_p(new), ctypes.c_long(flags),
+    )
+    if r < 0:
+        _raise(old)
+
+
+def utimensat(dirfd: int, path: bytes | None, atime: tuple[int, int], mtime: tuple[int, int], flags: int) -> None:
+    """``utimensat(2)``: each time is ``(sec, nsec)``; nsec may be
+    UTIME_NOW or UTIME_OMIT. ``path`` None operates on ``dirfd`` itself
+    (``futimens``)."""
+    ts = (_Timespec * 2)(_Timespec(*atime), _Timespec(*mtime))
+    if path is None:
+        if _futimens(dirfd, ctypes.addressof(ts)) != 0:
+            _raise()
+        return
+    if _utimensat(dirfd, path, ctypes.addressof(ts), flags) != 0:
+        _raise(path)

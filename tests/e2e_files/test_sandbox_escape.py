@@ -1,0 +1,163 @@
+"""Sandbox escape attempts under ``run-guest --root``: none may read,
+create, modify or move a host file outside the root.
+
+Layout per test (``tmp``)::
+
+    outside/secret           "HOST SECRET"  (must stay unreachable)
+    root/                    the guest's /
+        file                 "inside file"
+        sub/                 a directory to start relative walks from
+        outside/secret       "decoy"        (what clamped walks find)
+        abs -> <tmp>/outside/secret        (absolute link out)
+        absdir -> <tmp>/outside
+        sub/up -> ../../outside/secret     (relative link climbing out)
+        sub/updir -> ../../..
+
+A host process following ``sub/up`` would reach the secret; the sentry
+resolves every link inside the root, where ``..`` stops at ``/``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from files_e2e_support import run_sentry, snapshot
+
+from sentry.testing.build import build_c
+
+pytestmark = pytest.mark.differential
+
+SECRET = "HOST SECRET"
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def escape_guest() -> Path:
+    return build_c(HERE / "escape.c", "musl")
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> dict[str, Path]:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text(SECRET + "\n")
+    root = tmp_path / "root"
+    (root / "sub").mkdir(parents=True)
+    (root / "outside").mkdir()
+    (root / "outside" / "secret").write_text("decoy\n")
+    (root / "file").write_text("inside file\n")
+    os.symlink(str(outside / "secret"), root / "abs")
+    os.symlink(str(outside), root / "absdir")
+    os.symlink("../../outside/secret", root / "sub" / "up")
+    os.symlink("../../..", root / "sub" / "updir")
+    os.symlink("loop2", root / "loop1")
+    os.symlink("loop1", root / "loop2")
+    os.symlink("self", root / "self")
+    os.symlink("file", root / "l0")
+    for i in range(1, 41):
+        os.symlink(f"l{i - 1}", root / f"l{i}")
+    # The host really would follow these out of the root:
+    assert (root / "sub" / "up").read_text() == SECRET + "\n"
+    assert (root / "abs").read_text() == SECRET + "\n"
+    return {"tmp": tmp_path, "outside": outside, "root": root}
+
+
+def attempt(guest: Path, layout: dict[str, Path], mode: str) -> dict[str, str]:
+    """Run one attempt; check the host outside the root is untouched and
+    the secret never showed; return the lines by check name."""
+    outside = layout["outside"]
+    before = snapshot(outside, times=True)
+    secret = str(outside / "secret")
+    r = run_sentry(str(guest), [mode, secret], cwd=layout["tmp"], root=str(layout["root"]))
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr.decode())
+    assert SECRET not in out, out
+    assert snapshot(outside, times=True) == before
+    assert sorted(os.listdir(layout["tmp"])) == ["outside", "root"]
+    lines = {}
+    for line in out.splitlines():
+        name, _, rest = line.partition(": ")
+        lines[name] = rest
+    return lines
+
+
+def test_dotdot_above_the_root(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "dotdot")
+    for name in ("host_path_as_is", "dotdot_absolute", "dotdot_from_root", "dotdot_relative"):
+        assert got[name] == "ret=-1 errno=ENOENT data=", name
+    assert got["getcwd_after_chdir_up"] == "/"
+    assert got["inside_after_chdir_up"] == "ret=0 errno=0 data=inside file"
+    assert got["proc_self_root_dotdot"] == "ret=0 errno=0 data=inside file"
+    assert got["proc_self_cwd_dotdot"] == "ret=0 errno=0 data=inside file"
+
+
+def test_absolute_symlink_pointing_outside(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "abs-symlink")
+    assert got["host_made_abs_link"] == "ret=-1 errno=ENOENT data="
+    assert got["host_made_abs_dir_link"] == "ret=-1 errno=ENOENT data="
+    assert got["guest_symlink"] == "ret=0 errno=0"
+    assert got["guest_abs_link"] == "ret=-1 errno=ENOENT data="
+    assert got["create_through_abs_link"] == "ret=-1 errno=ENOENT"
+    assert got["stat_abs_link"] == "ret=-1 errno=ENOENT"
+    assert got["lstat_abs_link"] == "ret=0 errno=0"
+
+
+def test_relative_symlink_climbing_out(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "rel-symlink")
+    assert got["climbing_link"] == "ret=0 errno=0 data=decoy"
+    assert got["climbing_dir_link"] == "ret=0 errno=0 data=decoy"
+    assert got["guest_climbing_link"] == "ret=0 errno=0 data=decoy"
+    assert got["write_through_climbing_link"] == "ret=3 errno=0"
+    assert (layout["root"] / "outside" / "secret").read_text() == "overwritten\n"
+
+
+def test_symlink_loop_is_eloop(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "loop")
+    assert got["loop_pair"] == "ret=-1 errno=ELOOP data="
+    assert got["loop_self"] == "ret=-1 errno=ELOOP data="
+    assert got["loop_in_dir_component"] == "ret=-1 errno=ELOOP data="
+    assert got["chain_40"] == "ret=0 errno=0 data=inside file"
+    assert got["chain_41"] == "ret=-1 errno=ELOOP data="
+    assert got["create_through_loop"] == "ret=-1 errno=ELOOP"
+
+
+def test_openat_on_directory_fd_then_dotdot(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "dirfd")
+    assert got["openat_dirfd_dotdot"] == "ret=-1 errno=ENOENT data="
+    assert got["openat_dirfd_dotdot_inside"] == "ret=0 errno=0 data=inside file"
+    assert got["openat_opath_dirfd_dotdot"] == "ret=0 errno=0 data=decoy"
+    assert got["openat_rootfd_dotdot"] == "ret=0 errno=0 data=decoy"
+    assert got["getcwd_after_fchdir_up"] == "/"
+    assert got["mkdirat_dotdot"] == "ret=0 errno=0"
+    assert (layout["root"] / "escape_dir").is_dir()
+
+
+def test_rename_out_of_the_root(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "rename")
+    assert got["rename_to_host_path"] == "ret=-1 errno=ENOENT"
+    # ../../outside/moved clamps to /outside/moved: inside the root.
+    assert got["rename_dotdot"] == "ret=0 errno=0"
+    assert (layout["root"] / "outside" / "moved").read_text() == "inside file\n"
+    assert got["renameat_dirfd_dotdot"] == "ret=-1 errno=ENOENT"
+    assert got["rename_from_host_path"] == "ret=-1 errno=ENOENT"
+    assert got["rename_via_abs_dir_link"] == "ret=-1 errno=ENOENT"
+    assert got["renameat2_exchange_host"] == "ret=-1 errno=ENOENT"
+    assert got["file_still_inside"] == "ret=-1 errno=ENOENT data="
+
+
+def test_hard_link_out_of_the_root(escape_guest: Path, layout: dict[str, Path]) -> None:
+    got = attempt(escape_guest, layout, "link")
+    assert got["link_to_host_path"] == "ret=-1 errno=ENOENT"
+    assert got["link_dotdot"] == "ret=0 errno=0"
+    assert (layout["root"] / "outside" / "hl").read_text() == "inside file\n"
+    assert got["link_from_host_path"] == "ret=-1 errno=ENOENT"
+    assert got["link_follow_abs_link"] == "ret=-1 errno=ENOENT"
+    # Linking the symlink itself copies the link, which still resolves
+    # inside the root only.
+    assert got["link_abs_link_itself"] == "ret=0 errno=0"
+    assert got["linkcopy_read"] == "ret=-1 errno=ENOENT data="
+    assert got["linkat_dirfd_dotdot"] == "ret=0 errno=0"
+    assert (layout["root"] / "outside" / "hl2").read_text() == "inside file\n"
+    assert (layout["outside"] / "secret").stat().st_nlink == 1
