@@ -4,6 +4,16 @@ A ``Mappable`` turns offsets within itself into ranges of a ``File`` (host
 memory the sentry and Unicorn can both reach). The MemoryManager asks for a
 translation when a pma is missing and caches the result in pmas.
 
+Lifetime (gVisor's ``MappingIdentity`` ``IncRef``/``DecRef``): every vma
+that maps a mappable holds one reference on it, taken when the vma is
+created, split or copied for fork and dropped when the vma is removed or
+absorbed by a merge. A fresh mappable has no references; the first
+``MemoryManager.mmap`` that maps it takes one, and if that mmap fails a
+mappable nobody references is released at once. When the count returns
+to zero the mappable releases what it holds (a host fd, MemoryFile pages)
+and must not be mapped again; a caller that wants to keep a mappable
+across several mmaps holds its own reference with ``inc_ref``.
+
 Implementations here:
 
 * ``SharedAnonMappable``: MAP_SHARED|MAP_ANONYMOUS memory (Linux backs it
@@ -46,6 +56,17 @@ class Translation(NamedTuple):
 class Mappable(Protocol):
     """Something a vma maps. Offsets are page-aligned."""
 
+    def inc_ref(self) -> None:
+        """Take a reference (one per vma mapping this)."""
+        ...
+
+    def dec_ref(self) -> None:
+        """Drop a reference; at zero the mappable releases its resources.
+
+        Precondition: a reference is held.
+        """
+        ...
+
     def translate(self, start: int, end: int, at: AccessType) -> tuple[list[Translation], Exception | None]:
         """Translate mappable offsets ``[start, end)``.
 
@@ -65,9 +86,53 @@ class Mappable(Protocol):
         ...
 
 
-class SharedAnonMappable:
+class RefCounted:
+    """A reference count starting at zero; ``_release`` runs when it
+    returns to zero (see the module docstring for the protocol)."""
+
+    _refs: int = 0
+    _released: bool = False
+
+    @property
+    def refs(self) -> int:
+        """The number of references held (vmas mapping this)."""
+        return self._refs
+
+    @property
+    def released(self) -> bool:
+        """True once the count returned to zero and resources were freed."""
+        return self._released
+
+    def inc_ref(self) -> None:
+        """Take a reference. Raises RuntimeError on a released object."""
+        if self._released:
+            raise RuntimeError(f"{self!r} was released and cannot be mapped again")
+        self._refs += 1
+
+    def dec_ref(self) -> None:
+        """Drop a reference; release at zero. Raises RuntimeError if none is held."""
+        if self._refs <= 0:
+            raise RuntimeError(f"{self!r}: dec_ref without a reference")
+        self._refs -= 1
+        if self._refs == 0:
+            self._released = True
+            self._release()
+
+    def release_if_unreferenced(self) -> None:
+        """Release now if nobody holds a reference (a fresh mappable whose
+        mmap failed, or one its creator never mapped). Idempotent."""
+        if self._refs == 0 and not self._released:
+            self._released = True
+            self._release()
+
+    def _release(self) -> None:
+        """Free what the object holds (subclasses)."""
+
+
+class SharedAnonMappable(RefCounted):
     """Shared anonymous memory: page offsets map to MemoryFile pages that
-    every mapper shares. Allocated in huge-page units on first touch."""
+    every mapper shares. Allocated in huge-page units on first touch; the
+    mappable's own references on them go when the last vma does."""
 
     def __init__(self, mf: File, size: int) -> None:
         self._mf = mf
@@ -96,11 +161,16 @@ class SharedAnonMappable:
             off = chunk_end
         return out, (BusError() if limit < end else None)
 
-    def release(self) -> None:
-        """Drop the mappable's own references on its pages."""
+    def _release(self) -> None:
+        """Drop the mappable's own references on its pages (pmas hold
+        their own, so pages still mapped somewhere stay allocated)."""
         for fr in self._chunks.values():
             self._mf.dec_ref(fr)
         self._chunks.clear()
+
+    def release(self) -> None:
+        """Release now if unreferenced (kept for callers of the old API)."""
+        self.release_if_unreferenced()
 
     def mapped_name(self) -> str:
         return "/dev/zero (deleted)"
@@ -151,9 +221,15 @@ class HostFileMapping:
         return -(-self.size // PAGE_SIZE) * PAGE_SIZE
 
 
-class HostFileMappable:
+class HostFileMappable(RefCounted):
     """A host regular file as a Mappable. ``path`` is what /proc/pid/maps
-    shows; ``fd`` is a host descriptor the mappable owns (dup'ed)."""
+    shows; the mappable owns a dup of ``fd``, closed (and its host mapping
+    dropped) when the last vma goes, or by ``close()`` if never mapped.
+
+    The host mapping objects themselves are freed by garbage collection
+    once no pma or address-space region refers to them: Unicorn may still
+    point into them until the address space drops its regions.
+    """
 
     def __init__(self, fd: int, path: str, writable: bool) -> None:
         self._fd = os.dup(fd)
@@ -164,6 +240,8 @@ class HostFileMappable:
         self._mapping: HostFileMapping | None = None
 
     def _current(self) -> HostFileMapping:
+        if self._fd < 0:
+            raise RuntimeError(f"{self.path}: mappable used after release")
         size = os.fstat(self._fd).st_size
         m = self._mapping
         if m is None or m.size != size:
@@ -192,5 +270,22 @@ class HostFileMappable:
         # Linux prints the device as major:minor of the new encoding.
         return dev, ino
 
+    @property
+    def fd(self) -> int:
+        """The owned host descriptor (-1 once released)."""
+        return self._fd
+
+    def _release(self) -> None:
+        fd, self._fd = self._fd, -1
+        self._mapping = None
+        if fd >= 0:
+            os.close(fd)
+
     def close(self) -> None:
-        os.close(self._fd)
+        """Creator-side release of a mappable that may never have been
+        mapped: closes the fd now if no vma holds a reference (otherwise
+        the last vma's removal does). Idempotent."""
+        self.release_if_unreferenced()
+
+    def __repr__(self) -> str:
+        return f"HostFileMappable({self.path!r}, refs={self._refs})"

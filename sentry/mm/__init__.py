@@ -2,7 +2,16 @@
 syscalls and fork (gVisor ``pkg/sentry/mm``)."""
 
 from sentry.mm.lifecycle import MemoryManager, access_from_prot
-from sentry.mm.mm import Counters, Metadata, MmapLayout
+from sentry.mm.mm import Counters, HostMmapPolicy, Metadata, MmapLayout, host_mmap_policy
 from sentry.mm.syscalls import MMapOpts
 
-__all__ = ["Counters", "MMapOpts", "MemoryManager", "Metadata", "MmapLayout", "access_from_prot"]
+__all__ = [
+    "Counters",
+    "HostMmapPolicy",
+    "MMapOpts",
+    "MemoryManager",
+    "Metadata",
+    "MmapLayout",
+    "access_from_prot",
+    "host_mmap_policy",
+]

@@ -17,13 +17,18 @@ class MemoryManager(MemoryManagerSyscalls):
     """
 
     def fork(self) -> MemoryManager:
-        """A copy of this address space for a forked child.
+        """A copy of this address space for a forked child (gVisor ``Fork``).
 
-        vmas are copied; private pmas are shared copy-on-write: both sides
-        lose write access in their pmas and address spaces, and the first
-        writer copies (or, once it is the sole owner, takes the pages back
-        without copying). Shared pmas are not copied: the child re-translates
-        them on demand, so it sees the same shared memory.
+        vmas are copied (each copy takes a reference on its mappable).
+        Private pmas are shared copy-on-write: both sides lose write access
+        in their pmas, and the parent's address space is write-protected in
+        place with ``protect`` (its region count does not change); the
+        first writer on either side copies, or, once it is the sole owner,
+        takes the pages back without copying. Shared pmas are not copied:
+        the child re-translates them on demand, so it sees the same shared
+        memory. MADV_DONTFORK vmas are not copied; MADV_WIPEONFORK ones are,
+        without their pages (the child reads zeros). The child's address
+        space starts empty and faults lazily.
         """
         child = MemoryManager(self.mf, self.new_address_space, self.layout)
         child.brk_start, child.brk_end = self.brk_start, self.brk_end
@@ -33,28 +38,53 @@ class MemoryManager(MemoryManagerSyscalls):
         child.metadata.auxv = list(md.auxv)
         child.metadata.executable = md.executable
         for v in self.vmas:
-            child.vmas.insert(v.copy())
+            if v.dont_fork or v.wipe_on_fork:
+                # pmas follow the boundaries of vmas fork treats specially.
+                self.pmas.isolate(v.start, v.end)
+            if v.dont_fork:
+                continue
+            c = v.copy()
+            if c.mappable is not None:
+                c.mappable.inc_ref()
+            child.vmas.insert(c)
         for p in self.pmas:
             if not p.private:
                 continue
+            pv = self.vmas.find(p.start)
+            if pv is None or pv.dont_fork or pv.wipe_on_fork:
+                continue  # the child has no such memory, or fresh zeroed pages
             if not p.need_cow:
+                old = p.effective_perms
                 p.need_cow = True
                 p.effective_perms = without_write(p.effective_perms)
                 p.max_perms = without_write(p.max_perms)
-                if p.effective_perms.any():
+                if old.write:
                     # The parent's next write must fault and break COW.
-                    self.address_space.map_file(p.start, p.file, p.file_range(), p.effective_perms, False)
+                    self._protect_as(p.start, p.end, old, p.effective_perms)
             p.file.inc_ref(p.file_range())
             child.pmas.insert(p.copy())
+        if self.pmas:
+            self.pmas.merge_range(self.pmas.segs[0].start, self.pmas.segs[-1].end)
+            child.pmas.merge_range(self.pmas.segs[0].start, self.pmas.segs[-1].end)
         return child
 
     def release(self) -> None:
-        """Drop every mapping and the address space (last user gone)."""
-        for p in self.pmas:
-            p.file.dec_ref(p.file_range())
-        self.pmas = type(self.pmas)()
-        self.vmas = type(self.vmas)()
+        """Drop every mapping and the address space (last user gone).
+
+        The address space goes first, so no engine region points at pages
+        or host file mappings being freed; then the pmas' page references
+        and the vmas' mappable references (closing host fds whose last vma
+        this was). Idempotent.
+        """
+        self.users = 0
         self.address_space.release()
+        pmas, self.pmas = self.pmas, type(self.pmas)()
+        for p in pmas:
+            p.file.dec_ref(p.file_range())
+        vmas, self.vmas = self.vmas, type(self.vmas)()
+        for v in vmas:
+            if v.mappable is not None:
+                v.mappable.dec_ref()
 
     def maps_text(self) -> str:
         """/proc/pid/maps for this address space (gVisor ``procfs.go``)."""

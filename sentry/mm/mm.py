@@ -8,19 +8,42 @@ through the range. The platform ``AddressSpace`` (one Unicorn instance) is
 a cache of pmas: whatever it maps can be dropped and re-faulted at any
 time.
 
+Invariants kept by every operation here (``check_invariants`` verifies
+them; the tests call it):
+
+* vmas and pmas are page-aligned, sorted and non-overlapping; every pma
+  lies inside vmas (gVisor: "a pma can only exist where a vma exists");
+* a pma's file range is host-contiguous (pmas merge only when their host
+  addresses are adjacent, never across MemoryFile chunks that are not);
+* a pma holds one reference on each page of its file range; a vma holds
+  one reference on its mappable;
+* the address space maps nothing outside pmas, and never with more
+  permissions than the pma's ``effective_perms`` (Write is absent while a
+  pma is copy-on-write).
+
+Faults map a *window*: the 2 MiB-aligned range around the faulting page,
+clipped to its vma, is backed by pmas and mapped whole, each pma piece as
+one Unicorn region (replacing whatever fragments were mapped there). So
+touching memory sequentially costs one fault and one region per 2 MiB, and
+a window's regions are renormalised whenever it faults again.
+
 The guest runs in one host thread and the sentry is single-threaded, so
 gVisor's mappingMu/activeMu have no counterpart here.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sentry.hostarch import (
     ANY_ACCESS,
     HUGE_PAGE_SIZE,
+    NO_ACCESS,
     PAGE_SIZE,
+    READ,
     AccessType,
 )
 from sentry.linuxerr import EFAULT, EPERM, Errno
@@ -38,6 +61,71 @@ log = get_logger("sentry.mm")
 _PAGE_MASK = ~(PAGE_SIZE - 1)
 _HUGE_MASK = ~(HUGE_PAGE_SIZE - 1)
 
+STACK_GUARD_GAP = 256 * PAGE_SIZE
+"""Linux's default ``stack_guard_gap``: no mapping may be placed (by a hint
+or a search) or grow (brk) within this distance below a grows-down vma."""
+
+LSM_MMAP_MIN_ADDR = 0x10000
+"""Linux's ``CONFIG_LSM_MMAP_MIN_ADDR`` default. The kernel's effective
+``mmap_min_addr`` is the larger of it and the ``vm.mmap_min_addr`` sysctl:
+non-fixed hints below it are raised to it."""
+
+
+@dataclass(frozen=True)
+class HostMmapPolicy:
+    """The host facts that decide low-address and overcommit behaviour.
+
+    Read once from ``/proc`` (``host_mmap_policy``) so the sentry behaves
+    as Linux does for the user running it: ``dac_min_addr`` is
+    ``vm.mmap_min_addr``; MAP_FIXED below it needs CAP_SYS_RAWIO
+    (``cap_sys_rawio``), else EPERM. ``overcommit_mode`` is
+    ``vm.overcommit_memory`` and ``commit_pages`` the page count a single
+    accountable request may not exceed (RAM + swap in mode 0, the
+    CommitLimit in mode 2; unused in mode 1).
+    """
+
+    dac_min_addr: int = 0x10000
+    cap_sys_rawio: bool = False
+    overcommit_mode: int = 0
+    commit_pages: int = 1 << 40
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+@functools.cache
+def host_mmap_policy() -> HostMmapPolicy:
+    """The running host's ``HostMmapPolicy`` (cached; safe defaults when
+    ``/proc`` is unreadable)."""
+    text = _read("/proc/sys/vm/mmap_min_addr").strip()
+    dac = int(text) if text.isdigit() else 0x10000
+    rawio = False
+    for line in _read("/proc/self/status").splitlines():
+        if line.startswith("CapEff:"):
+            rawio = bool(int(line.split()[1], 16) >> 17 & 1)  # CAP_SYS_RAWIO
+    text = _read("/proc/sys/vm/overcommit_memory").strip()
+    mode = int(text) if text.isdigit() else 0
+    meminfo: dict[str, int] = {}
+    for line in _read("/proc/meminfo").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[1].isdigit():
+            meminfo[parts[0].rstrip(":")] = int(parts[1]) * 1024 // PAGE_SIZE
+    if mode == 2:
+        pages = meminfo.get("CommitLimit", 1 << 40)
+    else:
+        pages = meminfo.get("MemTotal", 1 << 40) + meminfo.get("SwapTotal", 0)
+    return HostMmapPolicy(dac, rawio, mode, pages)
+
+
+def _default_min_addr() -> int:
+    dac = host_mmap_policy().dac_min_addr
+    return max((dac + PAGE_SIZE - 1) & _PAGE_MASK, LSM_MMAP_MIN_ADDR)
+
 
 @dataclass
 class MmapLayout:
@@ -46,13 +134,16 @@ class MmapLayout:
     Addresses follow Linux with address-space randomisation off (as under
     ``setarch -R``): the stack ends at ``TASK_SIZE``, top-down mmap starts
     below ``top_down_base``, PIE executables load at ``pie_base``.
+    ``min_addr`` is Linux's effective ``mmap_min_addr`` (lowest address a
+    hint or search yields); ``policy`` says whether MAP_FIXED may go lower.
     """
 
-    min_addr: int = 0x10000  # vm.mmap_min_addr
+    min_addr: int = field(default_factory=_default_min_addr)
     max_addr: int = 0x7FFFFFFFF000  # TASK_SIZE
     top_down_base: int = 0x7FFFF7FFF000
     pie_base: int = 0x555555554000
     stack_top: int = 0x7FFFFFFFF000
+    policy: HostMmapPolicy = field(default_factory=host_mmap_policy)
 
 
 @dataclass
@@ -69,12 +160,20 @@ class Metadata:
 
 @dataclass
 class Counters:
-    """Memory-path statistics (the benchmark and trace views read them)."""
+    """Memory-path statistics (the benchmark, tests and trace view read them).
+
+    ``faults``: ``handle_user_fault`` calls; ``cow_breaks``: copy-on-write
+    pmas that were copied; ``cow_reclaims``: copy-on-write pmas taken back
+    without copying because this MM held the only reference;
+    ``pmas_created``; ``as_compactions``: times the address space was
+    flushed because its regions had fragmented.
+    """
 
     faults: int = 0
     cow_breaks: int = 0
     cow_reclaims: int = 0
     pmas_created: int = 0
+    as_compactions: int = 0
 
 
 def _page_down(x: int) -> int:
@@ -97,6 +196,11 @@ class MemoryManagerCore:
         self.mf = mf
         self.new_address_space = new_address_space
         self.address_space: AddressSpace = new_address_space()
+        # Not in the AddressSpace protocol; UnicornAddressSpace has it. Without
+        # it, permission changes fall back to unmapping (gVisor's way).
+        self._as_protect: Callable[[int, int, AccessType], None] | None = getattr(
+            self.address_space, "protect", None
+        )
         self.layout = layout or MmapLayout()
         self.vmas: SegmentSet[Vma] = SegmentSet()
         self.pmas: SegmentSet[Pma] = SegmentSet()
@@ -108,13 +212,29 @@ class MemoryManagerCore:
 
     # -- vmas ---------------------------------------------------------------
 
+    def _insert_vma(self, v: Vma) -> None:
+        """Insert the new vma ``v`` (taking its mappable reference) and
+        merge it with compatible neighbours. Precondition: the range is free."""
+        if v.mappable is not None:
+            v.mappable.inc_ref()
+        self.vmas.insert(v)
+        self.vmas.merge_range(v.start, v.end)
+
+    def _remove_vmas(self, start: int, end: int) -> None:
+        """Remove vmas in ``[start, end)`` (splitting at the edges) and drop
+        their mappable references. pmas must already be gone."""
+        for v in self.vmas.remove_range(start, end):
+            if v.mappable is not None:
+                v.mappable.dec_ref()
+
     def _check_vmas(self, start: int, end: int, at: AccessType, ignore_permissions: bool) -> tuple[int, Errno | None]:
         """Check that vmas cover ``[start, end)`` with ``at`` allowed.
 
         Returns ``(good_end, err)``: ``good_end`` is where the good prefix
         stops (``end`` on success); ``err`` is EFAULT at a hole and EPERM at a
-        vma lacking the permission (gVisor ``getVMAsLocked``). Precondition:
-        start < end.
+        vma lacking the permission (gVisor ``getVMAsLocked``). With
+        ``ignore_permissions`` the vma's maximum permissions are checked
+        instead of its effective ones. Precondition: start < end.
         """
         segs = self.vmas.segs
         i = self.vmas.first_after(start)
@@ -137,10 +257,11 @@ class MemoryManagerCore:
         """Make pmas exist over ``[start, end)`` and be usable for ``at``.
 
         Allocates zeroed memory for anonymous gaps, translates file-backed
-        gaps, and breaks copy-on-write where ``at.write``. Returns
-        ``(good_end, err)`` where ``[start, good_end)`` is ready and ``err``
-        explains a short result (a BusError past end of file, EFAULT where
-        no vma exists). Preconditions: page-aligned, vmas checked.
+        gaps, and breaks copy-on-write over the whole range if
+        ``at.write``. Returns ``(good_end, err)`` where ``[start, good_end)``
+        is ready and ``err`` explains a short result (a BusError past end of
+        file, EFAULT where no vma exists). Preconditions: page-aligned,
+        ``start < end``; vmas checked by the caller.
         """
         cur = start
         for v in self.vmas.overlapping(start, end):
@@ -150,7 +271,10 @@ class MemoryManagerCore:
             for gs, ge in self.pmas.gaps(vs, ve):
                 filled, err = self._fill_gap(v, gs, ge, at)
                 if err is not None:
-                    return (filled if filled > cur else cur), err
+                    # pmas cover [vs, filled): earlier gaps were filled.
+                    if at.write and filled > vs:
+                        self._break_cow_range(v, vs, filled)
+                    return filled, err
             if at.write:
                 self._break_cow_range(v, vs, ve)
             cur = ve
@@ -159,10 +283,14 @@ class MemoryManagerCore:
         return end, None
 
     def _fill_gap(self, v: Vma, start: int, end: int, at: AccessType) -> tuple[int, Exception | None]:
-        """Create pmas for the pma gap ``[start, end)`` inside vma ``v``."""
+        """Create pmas for the pma gap ``[start, end)`` inside vma ``v``.
+
+        Returns ``(filled_end, err)``: pmas now cover ``[start, filled_end)``.
+        """
         if v.mappable is None:
             # Private anonymous memory: fresh zeroed pages, at most one huge
-            # page per allocation so pmas stay aligned units.
+            # page per allocation so pmas stay aligned units. (No shared zero
+            # page: even a read allocates, as in gVisor.)
             cur = start
             while cur < end:
                 piece_end = min((cur & _HUGE_MASK) + HUGE_PAGE_SIZE, end)
@@ -176,7 +304,8 @@ class MemoryManagerCore:
                 )
                 cur = piece_end
             return end, None
-        want = AccessType(at.read or True, at.write and not v.private, at.execute)
+        # Private mappings translate read-only and copy on the first write.
+        want = AccessType(True, at.write and not v.private, at.execute)
         translations, err = v.mappable.translate(v.mappable_offset(start), v.mappable_offset(end), want)
         cur = start
         for t in translations:
@@ -192,25 +321,34 @@ class MemoryManagerCore:
 
     def _insert_pma(self, p: Pma) -> None:
         self.pmas.insert(p)
+        self.pmas.merge_range(p.start, p.end)
         self.counters.pmas_created += 1
         if TRACE.mm:
             log.debug("pma created", range=f"[{p.start:#x}, {p.end:#x})", file_offset=hex(p.off),
                       perms=str(p.effective_perms), cow=p.need_cow)
 
     def _break_cow_range(self, v: Vma, start: int, end: int) -> None:
-        """Break copy-on-write for pmas in ``[start, end)`` (inside ``v``)."""
+        """Break copy-on-write for pmas in ``[start, end)`` (inside ``v``).
+
+        Each COW pma piece is either reclaimed (this MM holds the only
+        reference on its private pages: no copy, gVisor's
+        ``isPMACopyOnWriteLocked``) or copied into fresh memory. The
+        address space loses its mapping of the broken pieces so stale
+        read-only regions cannot linger; the caller maps them again.
+        """
         if not any(p.need_cow for p in self.pmas.overlapping(start, end)):
             return
         i, j = self.pmas.isolate(start, end)
         for p in self.pmas.segs[i:j]:
             if p.need_cow:
                 self._break_cow(v, p)
-        self.address_space.unmap(start, end - start)
+                self.address_space.unmap(p.start, p.end - p.start)
         self.pmas.merge_range(start, end)
 
     def _break_cow(self, v: Vma, p: Pma) -> None:
         """Give ``p`` its own writable copy (or reclaim it if sole owner)."""
         fr = p.file_range()
+        copied = False
         if p.private and p.file is self.mf and self.mf.has_unique_ref(fr):
             # Nobody else holds these pages: take them back without copying.
             self.counters.cow_reclaims += 1
@@ -223,13 +361,15 @@ class MemoryManagerCore:
             p.private = True
             p.translate_perms = ANY_ACCESS
             self.counters.cow_breaks += 1
+            copied = True
         p.need_cow = False
         p.set_vma_perms(v.effective_perms, v.max_perms)
         if TRACE.mm:
-            log.debug("cow break", range=f"[{p.start:#x}, {p.end:#x})", copied=p.file is self.mf)
+            log.debug("cow break", range=f"[{p.start:#x}, {p.end:#x})", copied=copied)
 
     def _invalidate(self, start: int, end: int) -> None:
-        """Drop pmas in ``[start, end)`` and unmap them from the address space."""
+        """Drop pmas in ``[start, end)``: unmap them from the address space
+        first, then release their pages (gVisor ``invalidateLocked``)."""
         self.address_space.unmap(start, end - start)
         for p in self.pmas.remove_range(start, end):
             p.file.dec_ref(p.file_range())
@@ -237,7 +377,7 @@ class MemoryManagerCore:
     # -- internal mappings -------------------------------------------------
 
     def _views(self, start: int, end: int) -> list[memoryview]:
-        """Memoryviews of the backing memory of ``[start, end)``.
+        """Memoryviews of the backing memory of ``[start, end)``, one per pma.
 
         Precondition: pmas cover the range.
         """
@@ -263,23 +403,62 @@ class MemoryManagerCore:
                 pa = _page_down(addr)
                 view = p.file.map_internal(p.file_range_of(pa, _page_up(end)), ANY_ACCESS)
                 return [view[addr - pa : end - pa]], end, None
-        vend, _verr = self._check_vmas(addr, end, at, ignore_permissions)
+        vend, verr = self._check_vmas(addr, end, at, ignore_permissions)
         if vend <= addr:
-            return [], addr, EFAULT
-        pend, _perr = self._get_pmas(_page_down(addr), _page_up(vend), at)
+            return [], addr, verr
+        pend, perr = self._get_pmas(_page_down(addr), _page_up(vend), at)
         good = min(vend, pend)
         if good <= addr:
-            return [], addr, EFAULT
-        return self._views(addr, good), good, (None if good == end else EFAULT)
+            return [], addr, perr or EFAULT
+        if good == end:
+            return self._views(addr, good), good, None
+        return self._views(addr, good), good, (perr if pend < vend else verr) or EFAULT
 
     # -- the address space --------------------------------------------------
 
     def _map_as(self, start: int, end: int) -> None:
-        """Map the pmas in ``[start, end)`` into the address space."""
+        """Map the pmas in ``[start, end)`` into the address space, one
+        region per pma piece (``map_file`` replaces what was there, which
+        also renormalises fragmented regions). Pieces without permissions
+        are unmapped instead."""
         for p in self.pmas.overlapping(start, end):
             a, b = max(p.start, start), min(p.end, end)
             if p.effective_perms.any():
                 self.address_space.map_file(a, p.file, p.file_range_of(a, b), p.effective_perms, False)
+            else:
+                self.address_space.unmap(a, b - a)
+
+    def _protect_as(self, start: int, end: int, old: AccessType, new: AccessType) -> None:
+        """Change the address space's permissions on the mapped parts of
+        ``[start, end)`` from the pma's ``old`` effective permissions to
+        ``new``, keeping the regions (``protect``).
+
+        Removing Read is done by unmapping instead (the next access faults
+        and maps again): Unicorn 2.1.4 does not flush its TLB when a
+        region that was already read-only loses Read, so a page read
+        before stays readable. Removing Write flushes it (the region turns
+        read-only), and Execute removal is checked when code is fetched.
+        Without a platform ``protect``, always unmap (gVisor's way).
+        """
+        if self._as_protect is None or (old.read and not new.read):
+            self.address_space.unmap(start, end - start)
+        else:
+            self._as_protect(start, end - start, new)
+
+    def _maybe_compact_as(self) -> None:
+        """Drop every address-space mapping if the regions fragmented far
+        beyond what the pmas need (permission changes split Unicorn regions
+        that only a later fault in the same window would renormalise).
+        The address space is a cache: faults re-map what is used."""
+        count = getattr(self.address_space, "region_count", None)
+        if count is None:
+            return
+        limit = 64 + 2 * len(self.pmas)
+        for p in self.pmas:
+            limit += ((p.end - 1) >> 21) - (p.start >> 21)
+        if count > limit:
+            self.counters.as_compactions += 1
+            self.address_space.unmap(0, self.layout.max_addr)
 
     def handle_user_fault(self, addr: int, at: AccessType) -> Exception | None:
         """Resolve a guest page fault at ``addr`` for access ``at``.
@@ -288,9 +467,11 @@ class MemoryManagerCore:
         faulting instruction), EFAULT when no vma covers it (SIGSEGV with
         SEGV_MAPERR), EPERM when the vma forbids the access (SEGV_ACCERR), or
         a BusError past end of file (SIGBUS). Mirrors gVisor's
-        ``HandleUserFault``, mapping a huge-page-aligned window around the
-        fault (clipped to the vma) so sequential touches fault once per
-        2 MiB. Executable vmas fault page by page so COW copies stay small.
+        ``HandleUserFault``: the huge-page-aligned window around the fault,
+        clipped to the vma, gets pmas and is mapped whole, so sequential
+        touches fault once per 2 MiB. A write breaks copy-on-write over the
+        window, except in executable vmas (only the faulting page) and
+        stacks (the page and its neighbours), as gVisor narrows COW copies.
         """
         self.counters.faults += 1
         page = addr & _PAGE_MASK
@@ -301,13 +482,55 @@ class MemoryManagerCore:
             return EFAULT
         if not v.effective_perms.superset_of(at):
             return EPERM
-        if v.effective_perms.execute or v.grows_down:
-            ws, we = page, page + PAGE_SIZE
-        else:
-            ws = max(page & _HUGE_MASK, v.start)
-            we = min((page & _HUGE_MASK) + HUGE_PAGE_SIZE, v.end)
-        good, err = self._get_pmas(ws, we, at)
+        ws = max(page & _HUGE_MASK, v.start)
+        we = min((page & _HUGE_MASK) + HUGE_PAGE_SIZE, v.end)
+        good, err = self._get_pmas(ws, we, READ if at.write else at)
         if good <= page:
             return err if isinstance(err, BusError) else (err or EFAULT)
+        if at.write:
+            if v.effective_perms.execute:
+                cs, ce = page, page + PAGE_SIZE
+            elif v.grows_down:
+                cs, ce = max(page - PAGE_SIZE, ws), min(page + 2 * PAGE_SIZE, good)
+            else:
+                cs, ce = ws, good
+            self._break_cow_range(v, cs, ce)
         self._map_as(ws, good)
         return None
+
+    # -- checking ----------------------------------------------------------------
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if an invariant in the module docstring is
+        broken (for tests and debugging; O(vmas + pmas + regions))."""
+        prev_end = -1
+        for v in self.vmas:
+            assert v.start < v.end and not (v.start | v.end) & ~_PAGE_MASK, v
+            assert v.start >= prev_end, f"vmas overlap at {v!r}"
+            prev_end = v.end
+        prev_end = -1
+        for p in self.pmas:
+            assert p.start < p.end and not (p.start | p.end) & ~_PAGE_MASK, p
+            assert p.start >= prev_end, f"pmas overlap at {p!r}"
+            prev_end = p.end
+            assert not self.vmas.gaps(p.start, p.end), f"pma outside vmas: {p!r}"
+            host = p.file.host_address(p.off)
+            view = p.file.map_internal(p.file_range(), NO_ACCESS)
+            assert len(view) == p.end - p.start, p
+            if p.need_cow:
+                assert not p.effective_perms.write, p
+            for v in self.vmas.overlapping(p.start, p.end):
+                allowed = v.effective_perms.intersect(p.translate_perms)
+                assert allowed.superset_of(p.effective_perms), (p, v)
+            del host, view
+        regions: Any = getattr(self.address_space, "regions", None)
+        if regions is None:
+            return
+        for rs, re_, rperms in regions():
+            cur = rs
+            for p in self.pmas.overlapping(rs, re_):
+                assert p.start <= cur, f"region [{rs:#x}, {re_:#x}) maps a pma gap at {cur:#x}"
+                assert p.effective_perms.superset_of(rperms), (
+                    f"region [{rs:#x}, {re_:#x}) {rperms} exceeds {p!r}")
+                cur = p.end
+            assert cur >= re_, f"region [{rs:#x}, {re_:#x}) extends past pmas at {cur:#x}"

@@ -1,35 +1,82 @@
 """mmap, munmap, mprotect, brk, mremap and madvise (gVisor ``mm/syscalls.go``).
 
-Each method validates in Linux's order (mm/mmap.c, mm/mprotect.c,
-mm/mremap.c, mm/madvise.c) and raises an ``Errno``; the syscall layer turns
-that into ``-errno``. Argument decoding (flag bits, fds) happens in
-``sentry.syscalls.linux.sys_mmap``; here everything is already typed.
+Each method validates in Linux's order (mm/mmap.c ``do_mmap``,
+mm/mprotect.c, mm/mremap.c, mm/madvise.c, ``brk``) and raises an
+``Errno``; the syscall layer turns that into ``-errno``. Argument decoding
+(flag bits, fds) happens in ``sentry.syscalls.linux.sys_mmap``; here
+everything is already typed. Linux is the reference where it and gVisor
+differ; ``tests/mm/test_mm_differential.py`` runs the same calls on the
+host and here.
+
+Host policy followed: ``vm.mmap_min_addr`` and CAP_SYS_RAWIO of the user
+running the sentry (MAP_FIXED below the sysctl is EPERM without the
+capability; hints below Linux's effective minimum, at least 64 KiB, are
+raised to it), and ``vm.overcommit_memory`` for brk.
+
+Divergences kept, and why:
+
+* Overcommit accounting (``__vm_enough_memory``) applies to brk always but
+  to mmap only when ``MMapOpts.noreserve`` is False; None (what the syscall
+  layer passes until it decodes MAP_NORESERVE) skips it, so reservations
+  with MAP_NORESERVE keep working. mremap growth and mprotect making memory
+  writable are not accounted. Guest memory is committed lazily anyway.
+* RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK and ``vm.max_map_count`` are not
+  enforced (no task here owns rlimits yet).
+* Grows-down vmas do not grow on faults below them: stacks are mapped whole
+  up front, as in gVisor. The stack guard gap is honoured by hints,
+  searches and brk.
+* Placement is deterministic (Linux with randomisation off): top-down
+  below ``layout.top_down_base``, MAP_32BIT bottom-up in [1 GiB, 2 GiB),
+  and anonymous mappings of 2 MiB multiples without a hint 2 MiB-aligned
+  (as THP-enabled Linux 6.7+ does).
+* MADV_REMOVE on shared memory fails with ENOSYS (gVisor's choice: no hole
+  punching); MADV_FREE is a hint (contents stay, as Linux keeps them until
+  memory pressure); other advice except DONTNEED, DONTFORK/DOFORK and
+  WIPEONFORK/KEEPONFORK is accepted and ignored.
+* PROT_EXEC-only memory is readable, as on x86 without protection keys
+  (Linux on PKU hardware makes it execute-only).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, READ_WRITE, AccessType
-from sentry.linuxerr import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, EOVERFLOW
+from sentry.hostarch import ANY_ACCESS, HUGE_PAGE_SIZE, PAGE_SIZE, READ_WRITE, AccessType
+from sentry.linuxerr import EACCES, EEXIST, EFAULT, EINVAL, ENOMEM, ENOSYS, EOVERFLOW, EPERM
 from sentry.memmap.mappable import Mappable
 from sentry.mm.io import MemoryManagerIO
+from sentry.mm.mm import STACK_GUARD_GAP
 from sentry.mm.vma import Vma
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
 _U64 = 1 << 64
+_MAX_LFS_FILESIZE = (1 << 63) - 1
 
 # madvise advice values (include/uapi/asm-generic/mman-common.h).
 MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED, MADV_DONTNEED = 0, 1, 2, 3, 4
 MADV_FREE, MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK = 8, 9, 10, 11
-_MADV_HINTS = {0, 1, 2, 3, 8, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25}
+MADV_WIPEONFORK, MADV_KEEPONFORK = 18, 19
+# Accepted as hints (no effect on what the guest observes here).
+_MADV_HINTS = frozenset({0, 1, 2, 3, 12, 13, 14, 15, 16, 17, 20, 21, 22, 23, 24, 25})
+# Advice that sets or clears a vma flag for fork.
+_MADV_FORK_FLAGS = {
+    MADV_DONTFORK: ("dont_fork", True),
+    MADV_DOFORK: ("dont_fork", False),
+    MADV_WIPEONFORK: ("wipe_on_fork", True),
+    MADV_KEEPONFORK: ("wipe_on_fork", False),
+}
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 
 
 @dataclass
 class MMapOpts:
-    """A decoded mmap request (gVisor ``memmap.MMapOpts``)."""
+    """A decoded mmap request (gVisor ``memmap.MMapOpts``).
+
+    ``noreserve`` is MAP_NORESERVE: True or False when the caller decoded
+    it, None when it does not know (then no overcommit accounting is
+    done, so MAP_NORESERVE reservations keep working).
+    """
 
     length: int
     addr: int = 0
@@ -45,6 +92,7 @@ class MMapOpts:
     mappable: Mappable | None = None
     populate: bool = False
     name: str = ""
+    noreserve: bool | None = None
 
 
 def _round_up(x: int) -> int:
@@ -57,34 +105,102 @@ class MemoryManagerSyscalls(MemoryManagerIO):
 
     # -- placement ------------------------------------------------------------
 
-    def _find_available(self, length: int, opts: MMapOpts) -> int:
-        """Choose where a new mapping goes (gVisor ``findAvailableLocked``,
-        Linux ``get_unmapped_area``). Raises ENOMEM/EEXIST/EINVAL."""
+    def _start_gap(self, v: Vma) -> int:
+        """Linux ``vm_start_gap``: a grows-down vma keeps the stack guard
+        gap below it free."""
+        if v.grows_down:
+            return max(v.start - STACK_GUARD_GAP, 0)
+        return v.start
+
+    def _hint_fits(self, addr: int, length: int) -> bool:
+        """x86 ``arch_get_unmapped_area_topdown`` hint test: the range fits
+        below the top and ends at or before the next vma's start gap."""
+        if addr > self.layout.max_addr - length:
+            return False
+        i = self.vmas.first_after(addr)
+        if i >= len(self.vmas):
+            return True
+        return addr + length <= self._start_gap(self.vmas.segs[i])
+
+    def _search(self, length: int, lo: int, hi: int, align: int, top_down: bool) -> int:
+        """Find ``length`` free bytes in ``[lo, hi)`` respecting stack guard
+        gaps, highest (top-down) or lowest first; returns -1 if none."""
+        mask = align - 1
+        segs = self.vmas.segs
+        n = len(segs)
+        # Gaps: between vma i-1 and vma i, for i in [0, n].
+        gaps: list[tuple[int, int]] = []
+        prev_end = 0
+        for i in range(n + 1):
+            gap_end = self._start_gap(segs[i]) if i < n else self.layout.max_addr
+            s, e = max(prev_end, lo), min(gap_end, hi)
+            if e - s >= length:
+                gaps.append((s, e))
+            if i < n:
+                prev_end = segs[i].end
+        if top_down:
+            for s, e in reversed(gaps):
+                cand = (e - length) & ~mask
+                if cand >= s:
+                    return cand
+        else:
+            for s, e in gaps:
+                cand = (s + mask) & ~mask
+                if cand + length <= e:
+                    return cand
+        return -1
+
+    def _get_unmapped_area(self, addr: int, length: int, fixed: bool, *, map32bit: bool = False,
+                           huge_align: bool = False) -> int:
+        """Linux ``__get_unmapped_area``: where a mapping of ``length``
+        (page-aligned) goes. Raises ENOMEM (too long, no room, fixed range
+        past the top), EINVAL (misaligned fixed address), EPERM (fixed below
+        ``vm.mmap_min_addr`` without CAP_SYS_RAWIO, as the host's LSM
+        ``security_mmap_addr`` decides)."""
         lay = self.layout
         if length > lay.max_addr:
             raise ENOMEM
-        addr = opts.addr
-        if opts.fixed:
-            if addr > lay.max_addr - length:
-                raise ENOMEM
-            if opts.no_replace and self.vmas.overlapping(addr, addr + length):
-                raise EEXIST
-            return addr
-        lo, hi = lay.min_addr, lay.top_down_base
-        if opts.map32bit:
-            lo, hi = 0x40000000, 0x80000000
-        if addr:
-            addr = max(addr, lay.min_addr)
-            if addr <= lay.max_addr - length and not self.vmas.overlapping(addr, addr + length):
-                return addr
-        # Top-down: the highest gap below the base that fits.
-        gaps = self.vmas.gaps(lo, hi)
-        for gs, ge in reversed(gaps):
-            if ge - gs >= length:
-                return ge - length
-        raise ENOMEM
+        if not fixed:
+            addr = self._place(addr, length, map32bit, huge_align)
+        if addr > lay.max_addr - length:
+            raise ENOMEM
+        if addr & ~_PAGE_MASK:
+            raise EINVAL
+        if addr < lay.policy.dac_min_addr and not lay.policy.cap_sys_rawio:
+            raise EPERM
+        return addr
 
-    def _new_vma(self, addr: int, length: int, opts: MMapOpts) -> Vma:
+    def _place(self, hint: int, length: int, map32bit: bool, huge_align: bool) -> int:
+        """Choose an address for a non-fixed mapping (x86 top-down policy)."""
+        lay = self.layout
+        if map32bit:
+            lo, hi = 0x40000000, 0x80000000
+            if hint and hint <= hi - length and self._hint_fits(hint, length):
+                return hint
+            found = self._search(length, lo, hi, PAGE_SIZE, top_down=False)
+            if found < 0:
+                raise ENOMEM
+            return found
+        if hint and self._hint_fits(hint, length):
+            return hint
+        align = HUGE_PAGE_SIZE if huge_align and not hint else PAGE_SIZE
+        found = self._search(length, PAGE_SIZE, lay.top_down_base, align, top_down=True)
+        if found < 0:
+            # Linux falls back to a bottom-up search above the mmap base.
+            found = self._search(length, lay.top_down_base, lay.max_addr, PAGE_SIZE, top_down=False)
+        if found < 0:
+            raise ENOMEM
+        return found
+
+    def _enough_memory(self, pages: int) -> bool:
+        """Linux ``__vm_enough_memory`` for the host's overcommit mode
+        (heuristic: one request may not exceed RAM + swap)."""
+        policy = self.layout.policy
+        if policy.overcommit_mode == 1:
+            return True
+        return pages <= policy.commit_pages
+
+    def _new_vma(self, addr: int, length: int, opts: MMapOpts, offset: int) -> Vma:
         v = Vma(
             addr,
             addr + length,
@@ -92,18 +208,19 @@ class MemoryManagerSyscalls(MemoryManagerIO):
             max_perms=opts.max_perms,
             private=opts.private,
             mappable=opts.mappable,
-            off=opts.offset,
+            off=offset,
             grows_down=opts.grows_down,
             name=opts.name,
         )
-        self.vmas.insert(v)
-        self.vmas.merge_range(addr, addr + length)
+        self._insert_vma(v)
         return v
 
     def _unmap(self, start: int, end: int) -> None:
         """Remove vmas and pmas in ``[start, end)`` (holes allowed)."""
+        if start >= end:
+            return
         self._invalidate(start, end)
-        self.vmas.remove_range(start, end)
+        self._remove_vmas(start, end)
 
     # -- mmap ------------------------------------------------------------------
 
@@ -111,39 +228,67 @@ class MemoryManagerSyscalls(MemoryManagerIO):
         """Create a mapping; returns its address (Linux ``do_mmap`` order).
 
         Raises EINVAL (zero length, misaligned fixed address or offset, bad
-        flag combination), ENOMEM (length overflow, no room), EOVERFLOW
-        (file offset overflow), EACCES (permissions beyond the file's),
-        EEXIST (MAP_FIXED_NOREPLACE over a mapping).
+        flag combination, grows-down file or shared mapping), ENOMEM (length
+        overflow, no room, overcommit refused), EOVERFLOW (file offset
+        overflow), EPERM (MAP_FIXED below ``vm.mmap_min_addr`` without
+        CAP_SYS_RAWIO), EEXIST (MAP_FIXED_NOREPLACE over a mapping), EACCES
+        (permissions beyond the file's). ``opts`` is not modified.
+
+        Takes a reference on ``opts.mappable`` for the new vma. If the call
+        fails and nothing else references the mappable, it is released.
         """
+        m = opts.mappable
+        if m is None:
+            return self._mmap(opts)
+        m.inc_ref()  # keeps a MAP_FIXED replacement of m's own vmas from releasing it
+        try:
+            return self._mmap(opts)
+        finally:
+            m.dec_ref()
+
+    def _mmap(self, opts: MMapOpts) -> int:
         if opts.length == 0:
             raise EINVAL
+        if (opts.unmap and not opts.fixed) or (opts.no_replace and (not opts.fixed or opts.unmap)):
+            raise EINVAL
+        m = opts.mappable
+        offset = opts.offset if m is not None else 0
+        if offset & ~_PAGE_MASK:
+            raise EINVAL  # the syscall layer checks this first, as Linux does
+        addr = opts.addr
+        if not opts.fixed:
+            addr &= _PAGE_MASK  # round_hint_to_min
+            if addr and addr < self.layout.min_addr:
+                addr = self.layout.min_addr
         length = _round_up(opts.length)
         if length >= _U64:
             raise ENOMEM
-        if opts.mappable is not None:
-            if opts.offset & ~_PAGE_MASK:
-                raise EINVAL
-            if opts.offset + length >= _U64:
+        addr = self._get_unmapped_area(
+            addr, length, opts.fixed, map32bit=opts.map32bit and not opts.fixed,
+            huge_align=m is None and length % HUGE_PAGE_SIZE == 0 and not opts.grows_down,
+        )
+        if opts.no_replace and self.vmas.overlapping(addr, addr + length):
+            raise EEXIST
+        if m is not None:
+            if length > _MAX_LFS_FILESIZE or offset >> 12 > (_MAX_LFS_FILESIZE - length) >> 12:
                 raise EOVERFLOW
-        else:
-            opts.offset = 0
-        if opts.addr & ~_PAGE_MASK:
-            if opts.fixed:
+            if not opts.max_perms.superset_of(opts.perms):
+                raise EACCES
+            if opts.grows_down:
                 raise EINVAL
-            opts.addr &= _PAGE_MASK
-        if (opts.unmap and not opts.fixed) or (opts.no_replace and (not opts.fixed or opts.unmap)):
-            raise EINVAL
-        if opts.grows_down and opts.mappable is not None:
-            raise EINVAL
-        addr = self._find_available(length, opts)
-        if not opts.max_perms.superset_of(opts.perms):
+        elif not opts.max_perms.superset_of(opts.perms):
             raise EACCES
+        if (opts.noreserve is False and opts.private and opts.perms.write
+                and not self._enough_memory(length // PAGE_SIZE)):
+            raise ENOMEM
         if opts.unmap:
             self._unmap(addr, addr + length)
-        self._new_vma(addr, length, opts)
+        self._new_vma(addr, length, opts, offset)
         if opts.populate and opts.perms.any():
-            good, _ = self._get_pmas(addr, addr + length, AccessType(True, False, False))
-            self._map_as(addr, good)
+            at = AccessType(True, opts.perms.write and opts.private, False)
+            good, _ = self._get_pmas(addr, addr + length, at)
+            if good > addr:
+                self._map_as(addr, good)
         return addr
 
     def munmap(self, addr: int, length: int) -> None:
@@ -161,10 +306,11 @@ class MemoryManagerSyscalls(MemoryManagerIO):
     def mprotect(self, addr: int, length: int, perms: AccessType, grows_down: bool = False) -> None:
         """Change permissions (Linux ``do_mprotect_pkey``).
 
-        Raises EINVAL (misaligned), ENOMEM (overflow, or a hole: vmas before
-        the hole keep their new permissions, as on Linux), EACCES (beyond a
-        mapping's maximum permissions). Zero length succeeds. A downgrade
-        takes effect in the address space at once; contents are kept.
+        Raises EINVAL (misaligned; PROT_GROWSDOWN on a vma that does not grow
+        down), ENOMEM (overflow, or a hole: vmas before the hole keep their
+        new permissions, as on Linux), EACCES (beyond a mapping's maximum
+        permissions). Zero length succeeds. The address space follows at
+        once (mapped pages get the new permissions); contents are kept.
         """
         if addr & ~_PAGE_MASK:
             raise EINVAL
@@ -174,48 +320,49 @@ class MemoryManagerSyscalls(MemoryManagerIO):
         if end >= _U64 or end <= addr:
             raise ENOMEM
         i = self.vmas.first_after(addr)
-        if i >= len(self.vmas):
+        if i >= len(self.vmas) or self.vmas.segs[i].start >= end:
             raise ENOMEM
         first = self.vmas.segs[i]
         if grows_down:
-            if first.start >= end:
-                raise ENOMEM
             if not first.grows_down:
                 raise EINVAL
             addr = first.start
         elif first.start > addr:
             raise ENOMEM
         cur = addr
-        effective = perms.effective()
-        while cur < end:
-            v = self.vmas.find(cur)
-            if v is None:
-                self.vmas.merge_range(addr, end)
-                raise ENOMEM
-            if not v.max_perms.superset_of(effective):
-                self.vmas.merge_range(addr, end)
-                raise EACCES
-            seg_end = min(v.end, end)
-            i, _ = self.vmas.isolate(cur, seg_end)
-            v = self.vmas.segs[i]
-            v.set_perms(perms)
-            self._reprotect_pmas(v, cur, seg_end)
-            cur = seg_end
-        self.vmas.merge_range(addr, end)
+        try:
+            while cur < end:
+                v = self.vmas.find(cur)
+                if v is None:
+                    raise ENOMEM
+                if not v.max_perms.superset_of(perms):
+                    raise EACCES
+                seg_end = min(v.end, end)
+                if v.real_perms != perms:
+                    i, _ = self.vmas.isolate(cur, seg_end)
+                    v = self.vmas.segs[i]
+                    v.set_perms(perms)
+                    self._reprotect_pmas(v, cur, seg_end)
+                cur = seg_end
+        finally:
+            self.vmas.merge_range(addr, cur)
+            self.pmas.merge_range(addr, cur)
+            self._maybe_compact_as()
 
     def _reprotect_pmas(self, v: Vma, start: int, end: int) -> None:
-        """Bring pmas and their address-space mappings in ``[start, end)`` in
-        line with ``v``'s permissions."""
+        """Bring pmas in ``[start, end)`` and the address space in line with
+        ``v``'s new permissions: each pma piece's mapped pages get its new
+        effective permissions (``protect``: no region is added or dropped
+        except splits at the edges; a downgrade bites at once and an upgrade
+        saves a fault)."""
         if not self.pmas.overlapping(start, end):
             return
         i, j = self.pmas.isolate(start, end)
         for p in self.pmas.segs[i:j]:
+            old = p.effective_perms
             p.set_vma_perms(v.effective_perms, v.max_perms)
-        # Re-map with the new permissions (a downgrade must bite at once;
-        # an upgrade saves a fault). map_file replaces what is there.
-        self.address_space.unmap(start, end - start)
-        self.pmas.merge_range(start, end)
-        self._map_as(start, end)
+            if p.effective_perms != old:
+                self._protect_as(p.start, p.end, old, p.effective_perms)
 
     # -- brk -------------------------------------------------------------------
 
@@ -225,108 +372,156 @@ class MemoryManagerSyscalls(MemoryManagerIO):
 
     def brk(self, addr: int) -> int:
         """Move the break; returns the resulting break (the old one on any
-        failure, as brk(2) does)."""
+        failure, as brk(2) does). Linux ``brk``: growth must stay a page
+        plus the stack guard gap clear of the next mapping and pass the
+        overcommit check; shrinking always works."""
         old = self.brk_end
         if addr < self.brk_start:
             return old
         new_top = _round_up(addr)
         old_top = _round_up(old)
+        if new_top == old_top:
+            self.brk_end = addr
+            return addr
+        if addr <= old:
+            if not self.vmas.overlapping(new_top, old_top):
+                return old  # the heap was unmapped behind brk's back
+            self._unmap(new_top, old_top)
+            self.brk_end = addr
+            return addr
         if new_top > self.layout.max_addr:
             return old
-        if new_top > old_top:
-            if self.vmas.overlapping(old_top, new_top):
-                return old
-            self._new_vma(old_top, new_top - old_top,
-                          MMapOpts(length=new_top - old_top, perms=READ_WRITE, name="[heap]"))
-        elif new_top < old_top:
-            self._unmap(new_top, old_top)
+        i = self.vmas.first_after(old_top)
+        if i < len(self.vmas) and new_top + PAGE_SIZE > self._start_gap(self.vmas.segs[i]):
+            return old
+        if not self._enough_memory((new_top - old_top) // PAGE_SIZE):
+            return old
+        self._new_vma(old_top, new_top - old_top,
+                      MMapOpts(length=new_top - old_top, perms=READ_WRITE, name="[heap]"), 0)
         self.brk_end = addr
         return addr
 
     # -- mremap ----------------------------------------------------------------
 
     def mremap(self, old_addr: int, old_size: int, new_size: int, flags: int, new_addr: int) -> int:
-        """Resize or move a mapping (Linux ``mremap``); returns its address.
+        """Resize or move a mapping (Linux ``do_mremap``); returns its address.
 
         Contents are kept: pmas move with the mapping, so private memory
-        keeps its bytes and copy-on-write state.
+        keeps its bytes and copy-on-write state. With MREMAP_DONTUNMAP the
+        old range stays mapped but empty (anonymous memory reads zero, file
+        mappings show the file again). Raises EINVAL (flags, alignment,
+        sizes, overlap, duplicating a private mapping), EFAULT (no vma at
+        ``old_addr`` or the range leaves it), ENOMEM (cannot grow in place
+        without MREMAP_MAYMOVE, or no room), EPERM (fixed target below
+        ``vm.mmap_min_addr``).
         """
         if flags & ~(MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP):
             raise EINVAL
-        if flags & MREMAP_FIXED and not flags & MREMAP_MAYMOVE:
-            raise EINVAL
-        if flags & MREMAP_DONTUNMAP:
-            raise EINVAL  # not supported yet: documented divergence
         if old_addr & ~_PAGE_MASK:
             raise EINVAL
-        old_size = _round_up(old_size)
-        new_size = _round_up(new_size)
-        if new_size == 0 or new_size >= _U64 or old_size >= _U64:
-            raise EINVAL
+        old_size = _round_up(old_size) % _U64
+        new_size = _round_up(new_size) % _U64
         max_addr = self.layout.max_addr
-        if flags & MREMAP_FIXED:
-            if new_addr & ~_PAGE_MASK:
+        if new_size == 0 or new_size > max_addr:
+            raise EINVAL
+        implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
+        if implies_new:
+            if new_addr > max_addr - new_size or new_addr & ~_PAGE_MASK:
                 raise EINVAL
-            if new_size > max_addr or new_addr > max_addr - new_size:
+            if not flags & MREMAP_MAYMOVE:
                 raise EINVAL
-            if new_addr < old_addr + old_size and old_addr < new_addr + new_size:
+            if flags & MREMAP_DONTUNMAP and old_size != new_size:
                 raise EINVAL
-            self._unmap(new_addr, new_addr + new_size)
+            if old_addr + old_size > new_addr and new_addr + new_size > old_addr:
+                raise EINVAL
+        v = self.vmas.find(old_addr)
+        if v is None:
+            raise EFAULT
+        if implies_new:
+            if flags & MREMAP_FIXED:
+                self._unmap(new_addr, new_addr + new_size)
+                v = self.vmas.find(old_addr)
+                if v is None:
+                    raise EFAULT
             if old_size > new_size:
                 self._unmap(old_addr + new_size, old_addr + old_size)
                 old_size = new_size
-            v = self._vma_to_resize(old_addr, old_size, new_size)
-            self._move(v, old_addr, old_size, new_addr, new_size)
-            return new_addr
-        if old_size >= new_size:
-            if old_size > new_size:
-                self._unmap(old_addr + new_size, old_addr + old_size)
+                v = self.vmas.find(old_addr)
+                if v is None:
+                    raise EFAULT
+            self._check_remap(v, old_addr, old_size, new_size)
+            dest = self._get_unmapped_area(new_addr, new_size, bool(flags & MREMAP_FIXED))
+            self._move(v, old_addr, old_size, dest, new_size, unmap_old=not flags & MREMAP_DONTUNMAP)
+            return dest
+        if old_size == new_size:
             return old_addr
-        v = self._vma_to_resize(old_addr, old_size, new_size)
+        if old_size > new_size:
+            self._unmap(old_addr + new_size, old_addr + old_size)
+            return old_addr
+        self._check_remap(v, old_addr, old_size, new_size)
         old_end = old_addr + old_size
-        grow_end = old_addr + new_size
-        if old_end == v.end and grow_end <= max_addr and not self.vmas.overlapping(old_end, grow_end):
-            self._grow_in_place(v, old_end, grow_end)
+        if old_end == v.end and self._can_expand(v, new_size - old_size):
+            self._grow_in_place(v, old_end, old_addr + new_size)
             return old_addr
         if not flags & MREMAP_MAYMOVE:
             raise ENOMEM
-        dest = self._find_available(new_size, MMapOpts(length=new_size))
-        self._move(v, old_addr, old_size, dest, new_size)
+        dest = self._get_unmapped_area(0, new_size, False)
+        self._move(v, old_addr, old_size, dest, new_size, unmap_old=True)
         return dest
 
-    def _vma_to_resize(self, addr: int, old_size: int, new_size: int) -> Vma:
-        v = self.vmas.find(addr)
-        if v is None:
-            raise EFAULT
+    def _check_remap(self, v: Vma, addr: int, old_size: int, new_size: int) -> None:
+        """Linux ``remap_is_valid``."""
         if old_size == 0 and v.private:
-            raise EINVAL
-        if addr + old_size > v.end:
-            raise EFAULT
-        return v
+            raise EINVAL  # duplicating a private mapping makes no sense
+        if old_size > v.end - addr:
+            raise EFAULT  # cannot remap across vma boundaries
+        if new_size != old_size and v.mappable is not None:
+            pages = v.mappable_offset(addr) // PAGE_SIZE
+            if pages + new_size // PAGE_SIZE >= _U64:
+                raise EINVAL
+
+    def _can_expand(self, v: Vma, delta: int) -> bool:
+        """Linux ``vma_expandable``: the range after ``v`` is free and the
+        grown vma still fits below the top."""
+        end = v.end + delta
+        if self.vmas.overlapping(v.end, end):
+            return False
+        return end <= self.layout.max_addr
 
     def _grow_in_place(self, v: Vma, old_end: int, new_end: int) -> None:
         nv = v.copy()
         nv.start, nv.end = old_end, new_end
         if nv.mappable is not None:
             nv.off = v.off + (old_end - v.start)
-        self.vmas.insert(nv)
-        self.vmas.merge_range(v.start, new_end)
+        self._insert_vma(nv)
 
-    def _move(self, v: Vma, old_addr: int, old_size: int, new_addr: int, new_size: int) -> None:
+    def _move(self, v: Vma, old_addr: int, old_size: int, new_addr: int, new_size: int,
+              unmap_old: bool) -> None:
         """Move ``[old_addr, +old_size)`` (inside ``v``) to ``new_addr`` with
-        ``new_size``, carrying pmas along."""
+        ``new_size``, carrying pmas along. With ``unmap_old`` False
+        (MREMAP_DONTUNMAP) the old vma stays, emptied of pmas."""
         nv = v.copy()
         nv.start, nv.end = new_addr, new_addr + new_size
-        if nv.mappable is not None:
-            nv.off = v.off + (old_addr - v.start)
+        m = nv.mappable
+        if m is None:
+            self._move_vma(nv, old_addr, old_size, unmap_old)
+            return
+        nv.off = v.off + (old_addr - v.start)
+        m.inc_ref()  # the old vma may hold the last reference
+        try:
+            self._move_vma(nv, old_addr, old_size, unmap_old)
+        finally:
+            m.dec_ref()
+
+    def _move_vma(self, nv: Vma, old_addr: int, old_size: int, unmap_old: bool) -> None:
         moved = []
         if old_size:
             self.address_space.unmap(old_addr, old_size)
             moved = self.pmas.remove_range(old_addr, old_addr + old_size)
-            self.vmas.remove_range(old_addr, old_addr + old_size)
-        self.vmas.insert(nv)
-        self.vmas.merge_range(nv.start, nv.end)
-        delta = new_addr - old_addr
+            if unmap_old:
+                self._remove_vmas(old_addr, old_addr + old_size)
+        self._insert_vma(nv)
+        delta = nv.start - old_addr
         for p in moved:
             p.start += delta
             p.end += delta
@@ -338,25 +533,58 @@ class MemoryManagerSyscalls(MemoryManagerIO):
     def madvise(self, addr: int, length: int, advice: int) -> None:
         """Apply advice (Linux ``madvise``). MADV_DONTNEED drops pages: private
         anonymous memory reads back as zero, private file memory as the
-        file's contents, shared memory is unchanged. Other valid advice is a
-        hint and accepted. Raises EINVAL (bad advice or alignment) and ENOMEM
-        (the range has unmapped holes; mapped parts are still advised)."""
-        if advice not in _MADV_HINTS and advice not in (MADV_DONTNEED, MADV_REMOVE):
+        file's contents, shared memory is unchanged. MADV_DONTFORK/DOFORK
+        and MADV_WIPEONFORK/KEEPONFORK set what a forked child gets (split
+        vmas as on Linux). MADV_FREE (private anonymous only) and the other
+        valid advice values are hints. Raises EINVAL (bad advice or
+        alignment, MADV_FREE/MADV_WIPEONFORK on other than private anonymous
+        memory, MADV_REMOVE on private anonymous memory), EACCES
+        (MADV_REMOVE on a private file mapping), ENOSYS (MADV_REMOVE on
+        shared memory: not supported) and ENOMEM (the range has unmapped
+        holes; mapped parts are still advised)."""
+        known = advice in _MADV_HINTS or advice in _MADV_FORK_FLAGS or advice in (
+            MADV_DONTNEED, MADV_FREE, MADV_REMOVE)
+        if not known:
             raise EINVAL
         if addr & ~_PAGE_MASK:
             raise EINVAL
         rounded = _round_up(length)
-        if length and (rounded == 0 or rounded >= _U64):
+        if length and (rounded % _U64 == 0):
             raise EINVAL
         end = addr + rounded
         if end >= _U64:
             raise EINVAL
         if end == addr:
             return
-        if advice == MADV_REMOVE:
-            raise EINVAL if any(v.private for v in self.vmas.overlapping(addr, end)) else ENOMEM
-        if advice == MADV_DONTNEED:
-            for v in self.vmas.overlapping(addr, end):
+        flag = _MADV_FORK_FLAGS.get(advice)
+        for v in self.vmas.overlapping(addr, end):
+            anon_private = v.mappable is None and v.private
+            if advice in (MADV_FREE, MADV_WIPEONFORK) and not anon_private:
+                raise EINVAL
+            if advice == MADV_REMOVE:
+                if v.mappable is None:
+                    raise EINVAL
+                if v.private or not v.max_perms.write:
+                    raise EACCES
+                raise ENOSYS  # punching holes in shared memory: not supported
+            if advice == MADV_DONTNEED:
                 self._invalidate(max(v.start, addr), min(v.end, end))
+            elif flag is not None and getattr(v, flag[0]) != flag[1]:
+                s, e = max(v.start, addr), min(v.end, end)
+                i, _ = self.vmas.isolate(s, e)
+                setattr(self.vmas.segs[i], flag[0], flag[1])
+        if flag is not None:
+            self.vmas.merge_range(addr, end)
         if self.vmas.gaps(addr, end):
             raise ENOMEM
+
+    # -- probes ------------------------------------------------------------------
+
+    def is_mapped(self, addr: int) -> bool:
+        """True if a vma covers ``addr`` (tests, /proc)."""
+        return self.vmas.find(addr) is not None
+
+    def pages_present(self, start: int, end: int) -> int:
+        """Bytes of ``[start, end)`` backed by pmas (resident, in Linux terms)."""
+        return sum(min(p.end, end) - max(p.start, start) for p in self.pmas.overlapping(start, end))
+

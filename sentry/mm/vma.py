@@ -17,10 +17,13 @@ class Vma:
 
     ``effective_perms`` is ``real_perms.effective()`` (what access checks
     use); /proc/pid/maps shows ``real_perms``. ``max_perms`` bounds every
-    access, ``ignore_permissions`` I/O included.
+    access, ``ignore_permissions`` I/O included. ``dont_fork``
+    (MADV_DONTFORK: not copied into a forked child) and ``wipe_on_fork``
+    (MADV_WIPEONFORK: the child gets fresh zeroed memory) follow madvise.
     """
 
     __slots__ = (
+        "dont_fork",
         "effective_perms",
         "end",
         "grows_down",
@@ -31,6 +34,7 @@ class Vma:
         "private",
         "real_perms",
         "start",
+        "wipe_on_fork",
     )
 
     def __init__(
@@ -56,8 +60,12 @@ class Vma:
         self.off = off
         self.grows_down = grows_down
         self.name = name
+        self.dont_fork = False
+        self.wipe_on_fork = False
 
     def copy(self) -> Vma:
+        """A field-for-field copy. It holds no mappable reference yet: the
+        MemoryManager takes one when it inserts the copy."""
         v = Vma.__new__(Vma)
         for slot in Vma.__slots__:
             setattr(v, slot, getattr(self, slot))
@@ -72,10 +80,13 @@ class Vma:
         return self.off + (addr - self.start)
 
     def split(self, at: int) -> Vma:
+        """Shrink to ``[start, at)`` and return ``[at, end)``; the new vma
+        takes its own reference on the mappable."""
         right = self.copy()
         right.start = at
         if self.mappable is not None:
             right.off = self.off + (at - self.start)
+            self.mappable.inc_ref()
         self.end = at
         return right
 
@@ -87,11 +98,17 @@ class Vma:
             and self.private == right.private
             and self.grows_down == right.grows_down
             and self.name == right.name
+            and self.dont_fork == right.dont_fork
+            and self.wipe_on_fork == right.wipe_on_fork
             and (self.mappable is None or self.off + (self.end - self.start) == right.off)
         )
 
     def absorb(self, right: Vma) -> None:
+        """Extend over ``right`` (which is discarded: its mappable
+        reference is dropped; ``self`` still holds one on the same object)."""
         self.end = right.end
+        if right.mappable is not None:
+            right.mappable.dec_ref()
 
     def is_private_data(self) -> bool:
         """Counts towards VmData (gVisor ``isPrivateDataLocked``)."""
