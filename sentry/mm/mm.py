@@ -131,16 +131,20 @@ def _default_min_addr() -> int:
 class MmapLayout:
     """Where things go in a 47-bit x86-64 address space.
 
-    Addresses follow Linux with address-space randomisation off (as under
-    ``setarch -R``): the stack ends at ``TASK_SIZE``, top-down mmap starts
-    below ``top_down_base``, PIE executables load at ``pie_base``.
+    Addresses are deterministic, like Linux with address-space
+    randomisation off (``setarch -R``): the stack ends at ``TASK_SIZE`` and
+    PIE executables load at ``pie_base``. Top-down mmap starts at
+    ``top_down_base``, which is the ASLR-off base moved down by 256 GiB, the
+    middle of the random gap Linux puts there (``mmap_rnd_bits`` = 28, up to
+    1 TiB). Without that gap a buffer from mmap plus a 2 GiB count would
+    fail ``access_ok`` where a normally randomised Linux process succeeds.
     ``min_addr`` is Linux's effective ``mmap_min_addr`` (lowest address a
     hint or search yields); ``policy`` says whether MAP_FIXED may go lower.
     """
 
     min_addr: int = field(default_factory=_default_min_addr)
     max_addr: int = 0x7FFFFFFFF000  # TASK_SIZE
-    top_down_base: int = 0x7FFFF7FFF000
+    top_down_base: int = 0x7FFFF7FFF000 - (256 << 30)
     pie_base: int = 0x555555554000
     stack_top: int = 0x7FFFFFFFF000
     policy: HostMmapPolicy = field(default_factory=host_mmap_policy)

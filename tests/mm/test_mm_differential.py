@@ -170,18 +170,12 @@ CASES: dict[str, Case] = {
     ]),
     "mmap_shared_anon_ignores_offset": Case(
         [fixed(0, 1, flags=SH | ANON, off=4 * P), ("write", W(0), b"o"), ("read", W(0), 1)],
-        xfail="sys_mmap: Linux ignores the offset of MAP_SHARED|MAP_ANONYMOUS (pgoff = 0); sys_mmap "
-        "passes it on, so the SharedAnonMappable is addressed past its size (EFAULT/SIGBUS)",
     ),
     "mmap_type_checked_after_placement": Case(
         [("mmap", 0, 1 << 47, RW, ANON, -1, 0)],
-        xfail="sys_mmap: Linux validates MAP_TYPE after get_unmapped_area (ENOMEM for a length past "
-        "TASK_SIZE); sys_mmap rejects the type first (EINVAL)",
     ),
     "mprotect_zero_length_bad_prot": Case(
         [("mprotect", W(0), 0, 0x10)],
-        xfail="sys_mprotect: Linux returns 0 for a zero length before validating prot bits; "
-        "sys_mprotect checks the bits first (EINVAL)",
     ),
     "mmap_growsdown_anon": Case([fixed(8, 2, flags=PRIV | ANON | GROWS), ("write", W(9 * P), b"g"), ("read", W(9 * P), 1)]),
     "mmap_growsdown_shared_anon": Case([fixed(8, 2, flags=SH | ANON | GROWS)]),
@@ -232,7 +226,6 @@ CASES: dict[str, Case] = {
     "mprotect_bad_prot_bits": Case([fixed(0), ("mprotect", W(0), P, 0x10)]),
     "mprotect_prot_sem": Case(
         [fixed(0), ("mprotect", W(0), P, R_ | 0x8)],
-        xfail="sys_mprotect: Linux accepts PROT_SEM (arch_validate_prot); sys_mprotect rejects it with EINVAL",
     ),
     "mprotect_exec_keeps_contents": Case([
         fixed(0), ("write", W(0), b"\x90\xc3"), ("mprotect", W(0), P, R_ | X_), ("read", W(0), 2),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
 from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
-from sentry.linuxerr import EACCES, EINVAL, ENODEV
+from sentry.linuxerr import EACCES, EINVAL, ENODEV, ENOMEM
 from sentry.memmap.mappable import SharedAnonMappable
 from sentry.mm import MMapOpts, access_from_prot
 from sentry.syscalls.linux.args import s32
@@ -44,6 +44,8 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
     map_type = flags & MAP_TYPE
     if map_type == MAP_SHARED_VALIDATE and flags & ~_LEGACY_FLAGS & ~MAP_SYNC:
         raise EINVAL  # unknown flags are only rejected with MAP_SHARED_VALIDATE
+    if ((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) > t.mm.layout.max_addr:
+        raise ENOMEM  # get_unmapped_area's length check comes before the type check
     if map_type not in (MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE):
         raise EINVAL
     if anonymous and map_type == MAP_SHARED_VALIDATE:
@@ -62,6 +64,7 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
         perms=access_from_prot(prot),
         max_perms=ANY_ACCESS,
         populate=bool(flags & (MAP_POPULATE | MAP_LOCKED)) and not flags & MAP_NONBLOCK,
+        noreserve=bool(flags & MAP_NORESERVE),
     )
     if file is not None:
         configure = getattr(file, "configure_mmap", None)
@@ -71,6 +74,7 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
             raise EACCES
         configure(opts)
     elif not private:
+        opts.offset = 0  # Linux ignores the offset of anonymous mappings
         opts.mappable = SharedAnonMappable(t.mm.mf, (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
     return t.mm.mmap(opts)
 
@@ -80,12 +84,25 @@ def sys_munmap(t: Task, addr: int, length: int, *_: int) -> int:
     return 0
 
 
+PROT_SEM = 0x8
+
+
 def sys_mprotect(t: Task, addr: int, length: int, prot: int, *_: int) -> int:
+    """Linux ``do_mprotect_pkey`` order: both grows flags EINVAL, misaligned
+    EINVAL, zero length succeeds, overflow ENOMEM, then unknown prot bits
+    EINVAL (PROT_SEM is accepted and means nothing on x86)."""
     prot &= 0xFFFFFFFF
     grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
-    if grows == PROT_GROWSDOWN | PROT_GROWSUP or prot & ~(7 | grows):
+    if grows == PROT_GROWSDOWN | PROT_GROWSUP:
         raise EINVAL
-    if prot & PROT_GROWSUP:
+    if addr & (PAGE_SIZE - 1):
+        raise EINVAL
+    if length == 0:
+        return 0
+    end = addr + ((length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+    if end <= addr or end >= 1 << 64:
+        raise ENOMEM
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM | grows) or prot & PROT_GROWSUP:
         raise EINVAL  # x86 has no grows-up vmas
     perms = AccessType(bool(prot & PROT_READ), bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))
     t.mm.mprotect(addr, length, perms, grows_down=bool(prot & PROT_GROWSDOWN))
