@@ -11,7 +11,7 @@ Two styles, both with the same objects:
   dispatcher turns it into ``-errno`` in RAX.
 
 Instances are singletons, compared with ``is``. Use ``from_errno(n)`` to get
-the one for a number.
+the one for a number, ``errno_of(oserror)`` for a host error.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ def name_of(errno: int) -> str:
     """Return the symbolic name for a positive errno, or ``E<n>`` if unknown."""
     e = _BY_NUMBER.get(errno)
     return e.name if e is not None else f"E{errno}"
+
+
+def errno_of(e: OSError) -> Errno:
+    """The Linux errno singleton for a host OSError (EIO if unknown)."""
+    return _BY_NUMBER.get(e.errno or EIO.errno, EIO)
 
 
 EPERM = _def(1, "EPERM", 'Operation not permitted')

@@ -20,12 +20,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sentry.abi.fcntl import DT_DIR, S_IFDIR, S_IFLNK, SEEK_CUR, SEEK_SET, dt_from_mode
+from sentry.abi.fcntl import S_IFDIR, S_IFLNK, dt_from_mode
 from sentry.abi.stat import make_stat
-from sentry.linuxerr import EINVAL, EISDIR, ENOENT, Errno
-from sentry.usermem import IOSequence
+from sentry.linuxerr import ENOENT, Errno
 from sentry.vfs.dentry import Dentry, Dirent
-from sentry.vfs.file_description import FileDescription
+from sentry.vfs.file_description import DirectoryFileDescription, FileDescription
 
 if TYPE_CHECKING:
     from sentry.vfs.context import FSContext
@@ -168,45 +167,9 @@ class KFile(KDentry):
         return self._factory(flags, self)
 
 
-class KDirFile(FileDescription):
-    """An open synthetic directory: getdents over a snapshot taken when
-    reading starts at position 0."""
+class KDirFile(DirectoryFileDescription):
+    """An open synthetic directory (see DirectoryFileDescription)."""
 
-    def __init__(self, flags: int, dentry: Dentry, ctx: FSContext) -> None:
-        super().__init__(flags, dentry)
-        self.seekable = True
-        self._ctx = ctx
-        self._pos = 0
-        self._entries: list[Dirent] | None = None
-
-    def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
-        return 0, EISDIR
-
-    def seek(self, offset: int, whence: int) -> int:
-        if whence == SEEK_SET:
-            new = offset
-        elif whence == SEEK_CUR:
-            new = self._pos + offset
-        else:
-            raise EINVAL
-        if new < 0:
-            raise EINVAL
-        self._pos = new
-        if new == 0:
-            self._entries = None
-        return new
-
-    def dir_entries(self) -> tuple[list[Dirent], int]:
-        if self._entries is None or self._pos == 0:
-            assert self.dentry is not None
-            d = self.dentry
-            me = d.stat().st_ino
-            try:
-                up = self._ctx.parent_of(d).stat().st_ino
-            except Errno:
-                up = me
-            self._entries = [Dirent(b".", me, DT_DIR), Dirent(b"..", up, DT_DIR), *d.list_entries(self._ctx)]
-        return self._entries, self._pos
-
-    def set_dir_position(self, pos: int) -> None:
-        self._pos = pos
+    def _children(self) -> list[Dirent]:
+        assert self.dentry is not None
+        return self.dentry.list_entries(self._ctx)

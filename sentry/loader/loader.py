@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
-from sentry.linuxerr import EACCES, EIO, ENOMEM, Errno, from_errno
+from sentry.linuxerr import EACCES, ENOMEM, Errno, errno_of
 from sentry.loader.auxv import (
     AT_BASE,
     AT_CLKTCK,
@@ -142,7 +142,7 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
     except OSError as e:
-        err = _errno_of(e)
+        err = errno_of(e)
         raise LoadError(f"{name}: cannot open: {e.strerror or err.message}", err)
     try:
         st = os.fstat(fd)
@@ -154,25 +154,38 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
         os.set_blocking(fd, True)
     except OSError as e:
         os.close(fd)
-        raise LoadError(f"{name}: {e.strerror or e}", _errno_of(e))
+        raise LoadError(f"{name}: {e.strerror or e}", errno_of(e))
     except LoadError:
         os.close(fd)
         raise
     return fd, st
 
 
-def _errno_of(e: OSError) -> Errno:
-    try:
-        return from_errno(e.errno or EIO.errno)
-    except KeyError:
-        return EIO
-
-
-def _mmap(mm: MemoryManager, opts: MMapOpts, name: str, what: str) -> int:
+def _mmap(
+    mm: MemoryManager,
+    name: str,
+    what: str,
+    addr: int,
+    length: int,
+    perms: AccessType,
+    *,
+    mappable: HostFileMappable | None = None,
+    offset: int = 0,
+    grows_down: bool = False,
+    vma_name: str = "",
+) -> int:
+    """Map ``what`` of program ``name`` privately at exactly ``[addr, addr +
+    length)``, replacing anything there (MAP_FIXED), with ``perms`` (maximum
+    permissions: any). Anonymous memory unless ``mappable`` (at ``offset``).
+    A failure is a LoadError."""
+    opts = MMapOpts(
+        length=length, addr=addr, offset=offset, fixed=True, unmap=True, private=True, grows_down=grows_down,
+        perms=perms, max_perms=ANY_ACCESS, mappable=mappable, name=vma_name,
+    )
     try:
         return mm.mmap(opts)
     except Errno as e:
-        raise LoadError(f"{name}: cannot map {what} at {opts.addr:#x}+{opts.length:#x}: {e}", e)
+        raise LoadError(f"{name}: cannot map {what} at {addr:#x}+{length:#x}: {e}", e)
 
 
 def _map_segment(
@@ -206,22 +219,7 @@ def _map_segment(
     zero_end = vaddr + ph.memsz
     if ph.filesz:
         length = _page_up(adjust + ph.filesz)
-        _mmap(
-            mm,
-            MMapOpts(
-                length=length,
-                addr=addr,
-                offset=ph.offset - adjust,
-                fixed=True,
-                unmap=True,
-                private=True,
-                perms=perms,
-                max_perms=ANY_ACCESS,
-                mappable=mappable,
-            ),
-            name,
-            what,
-        )
+        _mmap(mm, name, what, addr, length, perms, offset=ph.offset - adjust, mappable=mappable)
         mapped_end = addr + length
     if zero_end <= zero_start:
         return mapped_end
@@ -238,20 +236,7 @@ def _map_segment(
         anon_start = zero_start & _PAGE_MASK
     anon_end = _page_up(zero_end)
     if anon_end > anon_start:
-        _mmap(
-            mm,
-            MMapOpts(
-                length=anon_end - anon_start,
-                addr=anon_start,
-                fixed=True,
-                unmap=True,
-                private=True,
-                perms=AccessType(True, True, perms.execute),
-                max_perms=ANY_ACCESS,
-            ),
-            name,
-            f"bss of {what}",
-        )
+        _mmap(mm, name, f"bss of {what}", anon_start, anon_end - anon_start, AccessType(True, True, perms.execute))
         mapped_end = anon_end
     return mapped_end
 
@@ -321,7 +306,7 @@ def load(
             with os.fdopen(os.dup(fd), "rb") as f:
                 info = parse_elf(f, shown, st.st_size)
         except OSError as e:
-            raise LoadError(f"{shown}: cannot read: {e.strerror or e}", _errno_of(e))
+            raise LoadError(f"{shown}: cannot read: {e.strerror or e}", errno_of(e))
         if info.interpreter is not None:
             interp = info.interpreter.decode("utf-8", "replace")
             raise LoadError(
@@ -380,22 +365,8 @@ def load(
         mm.set_brk_start(brk)
 
         stack_perms = AccessType(True, True, info.exec_stack)
-        _mmap(
-            mm,
-            MMapOpts(
-                length=stack_size,
-                addr=image.top - stack_size,
-                fixed=True,
-                unmap=True,
-                private=True,
-                grows_down=True,
-                perms=stack_perms,
-                max_perms=ANY_ACCESS,
-                name="[stack]",
-            ),
-            shown,
-            "the stack",
-        )
+        _mmap(mm, shown, "the stack", image.top - stack_size, stack_size, stack_perms,
+              grows_down=True, vma_name="[stack]")
         n, err = mm.copy_out(image.sp, image.data, IOOpts())
         if err is not None:
             raise LoadError(f"{shown}: cannot write the initial stack at {image.sp + n:#x}: {err}",

@@ -19,6 +19,8 @@ Rules (gVisor's, pinned by ``usermem`` and syscall tests):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sentry.hostarch import READ, READ_WRITE, WRITE, AccessType, AddrRangeSeq
 from sentry.linuxerr import EFAULT
 from sentry.mm.mm import MemoryManagerCore
@@ -41,6 +43,17 @@ class MemoryManagerIO(MemoryManagerCore):
         views, _good, err = self._io_views(addr, addr + length, at, opts.ignore_permissions)
         return views, (None if err is None else EFAULT)
 
+    def _checked_prefix(
+        self, addr: int, length: int, at: AccessType, opts: IOOpts
+    ) -> tuple[list[memoryview], Exception | None]:
+        """``_prefix`` after the range check: ``([], EFAULT)`` if it fails,
+        ``([], None)`` for a zero length."""
+        if not self.check_io_range(addr, length):
+            return [], EFAULT
+        if length == 0:
+            return [], None
+        return self._prefix(addr, length, at, opts)
+
     def copy_out(self, addr: int, src: ReadableBuffer, opts: IOOpts) -> tuple[int, Exception | None]:
         """Copy ``src`` to guest memory at ``addr``.
 
@@ -48,12 +61,7 @@ class MemoryManagerIO(MemoryManagerCore):
         bytes before the first bad page having been written.
         """
         data = memoryview(src).cast("B")
-        n = len(data)
-        if not self.check_io_range(addr, n):
-            return 0, EFAULT
-        if n == 0:
-            return 0, None
-        views, err = self._prefix(addr, n, WRITE, opts)
+        views, err = self._checked_prefix(addr, len(data), WRITE, opts)
         done = 0
         for v in views:
             ln = len(v)
@@ -68,12 +76,7 @@ class MemoryManagerIO(MemoryManagerCore):
         holds the bytes before the first bad page.
         """
         out = memoryview(dst).cast("B")
-        n = len(out)
-        if not self.check_io_range(addr, n):
-            return 0, EFAULT
-        if n == 0:
-            return 0, None
-        views, err = self._prefix(addr, n, READ, opts)
+        views, err = self._checked_prefix(addr, len(out), READ, opts)
         done = 0
         for v in views:
             ln = len(v)
@@ -83,11 +86,7 @@ class MemoryManagerIO(MemoryManagerCore):
 
     def zero_out(self, addr: int, to_zero: int, opts: IOOpts) -> tuple[int, Exception | None]:
         """Zero ``to_zero`` bytes at ``addr``; partial like ``copy_out``."""
-        if not self.check_io_range(addr, to_zero):
-            return 0, EFAULT
-        if to_zero == 0:
-            return 0, None
-        views, err = self._prefix(addr, to_zero, WRITE, opts)
+        views, err = self._checked_prefix(addr, to_zero, WRITE, opts)
         done = 0
         for v in views:
             ln = len(v)
@@ -123,37 +122,38 @@ class MemoryManagerIO(MemoryManagerCore):
         if it gave one, else EFAULT if part of ``ars`` was unreachable, else
         None (``n`` may be short without an error iff the reader's was).
         """
-        if not self._check_vec(ars):
-            return 0, EFAULT
-        if ars.num_bytes() == 0:
-            return 0, None
-        views, merr = self._vec_views(ars, WRITE, opts)
-        if not views:
-            return 0, merr
-        n, rerr = src.read_to_blocks(BlockSeq.from_blocks(Block(v) for v in views))
-        if rerr is not None:
-            return n, rerr
-        return n, merr
+        return self._with_blocks(ars, WRITE, opts, src.read_to_blocks)
 
     def copy_in_to(self, ars: AddrRangeSeq, dst: Writer, opts: IOOpts) -> tuple[int, Exception | None]:
         """Write guest memory at ``ars`` to ``dst``: the mirror image of
         ``copy_out_from`` (``dst.write_from_blocks`` called at most once)."""
+        return self._with_blocks(ars, READ, opts, dst.write_from_blocks)
+
+    def _with_blocks(
+        self,
+        ars: AddrRangeSeq,
+        at: AccessType,
+        opts: IOOpts,
+        op: Callable[[BlockSeq], tuple[int, Exception | None]],
+    ) -> tuple[int, Exception | None]:
+        """Call ``op`` at most once, with blocks covering the prefix of
+        ``ars`` reachable for ``at``; returns ``(n, op's error)`` if it gave
+        one, else ``(n, EFAULT)`` if part of ``ars`` was unreachable, else
+        ``(n, None)``."""
         if not self._check_vec(ars):
             return 0, EFAULT
         if ars.num_bytes() == 0:
             return 0, None
-        views, merr = self._vec_views(ars, READ, opts)
+        views, merr = self._vec_views(ars, at, opts)
         if not views:
             return 0, merr
-        n, werr = dst.write_from_blocks(BlockSeq.from_blocks(Block(v) for v in views))
-        if werr is not None:
-            return n, werr
+        n, err = op(BlockSeq.from_blocks(Block(v) for v in views))
+        if err is not None:
+            return n, err
         return n, merr
 
     def _atomic_block(self, addr: int, at: AccessType, opts: IOOpts) -> Block | None:
-        if not self.check_io_range(addr, 4):
-            return None
-        views, err = self._prefix(addr, 4, at, opts)
+        views, err = self._checked_prefix(addr, 4, at, opts)
         if err is not None or len(views) != 1:
             return None  # atomicity is unachievable across mappings
         return Block(views[0])

@@ -52,6 +52,23 @@ _RIP = GENERAL_REGS["rip"]
 _MASK64 = (1 << 64) - 1
 
 
+class _Reg:
+    """A general register as a read-write attribute of a CPUContext
+    (``cpu.rip``, ``cpu.rip = addr``): ``get_reg``/``set_reg`` by the
+    attribute's name."""
+
+    __slots__ = ("name",)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, cpu: CPUContext, owner: type | None = None) -> int:
+        return cpu.get_reg(self.name)
+
+    def __set__(self, cpu: CPUContext, value: int) -> None:
+        cpu.set_reg(self.name, value)
+
+
 class CPUContext:
     """One thread's CPU state within a ``UnicornAddressSpace``.
 
@@ -120,41 +137,17 @@ class CPUContext:
         """Write one general register by name."""
         self.set_regs({name: value})
 
-    @property
-    def rip(self) -> int:
-        """The instruction pointer."""
-        return self.get_reg("rip")
+    rip = _Reg()
+    """The instruction pointer."""
 
-    @rip.setter
-    def rip(self, value: int) -> None:
-        self.set_reg("rip", value)
+    rsp = _Reg()
+    """The stack pointer."""
 
-    @property
-    def rsp(self) -> int:
-        """The stack pointer."""
-        return self.get_reg("rsp")
+    fs_base = _Reg()
+    """The FS segment base (the TLS pointer; ``arch_prctl(ARCH_SET_FS)``)."""
 
-    @rsp.setter
-    def rsp(self, value: int) -> None:
-        self.set_reg("rsp", value)
-
-    @property
-    def fs_base(self) -> int:
-        """The FS segment base (the TLS pointer; ``arch_prctl(ARCH_SET_FS)``)."""
-        return self.get_reg("fs_base")
-
-    @fs_base.setter
-    def fs_base(self, value: int) -> None:
-        self.set_reg("fs_base", value)
-
-    @property
-    def gs_base(self) -> int:
-        """The GS segment base."""
-        return self.get_reg("gs_base")
-
-    @gs_base.setter
-    def gs_base(self, value: int) -> None:
-        self.set_reg("gs_base", value)
+    gs_base = _Reg()
+    """The GS segment base."""
 
     def read_raw(self, reg_id: int) -> int:
         """Read any 64-bit Unicorn register by id (``unicorn.x86_const``)."""

@@ -132,7 +132,7 @@ from __future__ import annotations
 
 import ctypes
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from unicorn import (
@@ -188,6 +188,9 @@ OnSyscall = Callable[[int, int, int, int, int, int, int], int | None]
 RAX, or None to leave the run loop."""
 
 _PAGE_MASK = PAGE_SIZE - 1
+
+_Region = tuple[int, int, int, int, File]
+"""A row of the region table: ``(start, end, Unicorn perms, host address, file)``."""
 
 _UC_PERMS: dict[AccessType, int] = {
     AccessType(r, w, x): (UC_PROT_READ if r else 0)
@@ -624,17 +627,9 @@ class UnicornAddressSpace:
     def _unmap_span(self, addr: int, end: int, i: int, j: int) -> None:
         """Unmap ``[addr, end)`` from regions ``[i, j)`` (which overlap it)."""
         uc = self._uc
-        starts, ends, perms, hosts, files = (
-            self._starts,
-            self._ends,
-            self._perms,
-            self._hosts,
-            self._files,
-        )
-        new: list[tuple[int, int, int, int, File]] = []
+        new: list[_Region] = []
         run_start = run_end = -1
-        for k in range(i, j):
-            rs, re, rp, rh, rf = starts[k], ends[k], perms[k], hosts[k], files[k]
+        for rs, re, rp, rh, rf in self._regions(i, j):
             cs, ce = max(rs, addr), min(re, end)
             if rp & UC_PROT_EXEC:
                 self._invalidate(cs, ce)
@@ -651,11 +646,21 @@ class UnicornAddressSpace:
                 new.append((ce, re, rp, rh + (ce - rs), rf))
         uc.mem_unmap(run_start, run_end - run_start)
         self.counters.unmaps += 1
-        starts[i:j] = [n[0] for n in new]
-        ends[i:j] = [n[1] for n in new]
-        perms[i:j] = [n[2] for n in new]
-        hosts[i:j] = [n[3] for n in new]
-        files[i:j] = [n[4] for n in new]
+        self._replace_regions(i, j, new)
+
+    def _regions(self, i: int, j: int) -> Iterator[_Region]:
+        """Regions ``[i, j)`` of the table as ``(start, end, perms, host, file)``."""
+        return zip(
+            self._starts[i:j], self._ends[i:j], self._perms[i:j], self._hosts[i:j], self._files[i:j], strict=True
+        )
+
+    def _replace_regions(self, i: int, j: int, new: list[_Region]) -> None:
+        """Replace regions ``[i, j)`` of the table by ``new`` (sorted, disjoint)."""
+        self._starts[i:j] = [n[0] for n in new]
+        self._ends[i:j] = [n[1] for n in new]
+        self._perms[i:j] = [n[2] for n in new]
+        self._hosts[i:j] = [n[3] for n in new]
+        self._files[i:j] = [n[4] for n in new]
 
     def protect(self, addr: int, length: int, at: AccessType) -> None:
         """Set permissions ``at`` on the mapped parts of ``[addr, addr + length)``.
@@ -675,16 +680,8 @@ class UnicornAddressSpace:
         i, j = self._overlapping(addr, end)
         if i >= j:
             return
-        starts, ends, perms, hosts, files = (
-            self._starts,
-            self._ends,
-            self._perms,
-            self._hosts,
-            self._files,
-        )
-        new: list[tuple[int, int, int, int, File]] = []
-        for k in range(i, j):
-            rs, re, rp, rh, rf = starts[k], ends[k], perms[k], hosts[k], files[k]
+        new: list[_Region] = []
+        for rs, re, rp, rh, rf in self._regions(i, j):
             cs, ce = max(rs, addr), min(re, end)
             if rp == new_perms:
                 new.append((rs, re, rp, rh, rf))
@@ -698,14 +695,10 @@ class UnicornAddressSpace:
             new.append((cs, ce, new_perms, rh + (cs - rs), rf))
             if ce < re:
                 new.append((ce, re, rp, rh + (ce - rs), rf))
-        starts[i:j] = [n[0] for n in new]
-        ends[i:j] = [n[1] for n in new]
-        perms[i:j] = [n[2] for n in new]
-        hosts[i:j] = [n[3] for n in new]
-        files[i:j] = [n[4] for n in new]
+        self._replace_regions(i, j, new)
         if TRACE.platform:
             _logger().debug(
-                "protect", addr=hex(addr), end=hex(end), perms=str(at), regions=len(starts)
+                "protect", addr=hex(addr), end=hex(end), perms=str(at), regions=len(self._starts)
             )
 
     def invalidate_code(self, addr: int, length: int) -> None:

@@ -16,6 +16,7 @@ Representation: ``(blocks, idx, offset, limit)``: the Blocks
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from sentry.safemem.block import Block, zero_view
 
@@ -196,23 +197,10 @@ class BlockSeq:
             i += 1
 
     def __iter__(self) -> Iterator[Block]:
-        remaining = self._limit
-        if remaining == 0:
-            return
-        blocks = self._blocks
-        i = self._idx
-        off = self._offset
-        while remaining > 0:
-            b = blocks[i]
-            mv = b._mv
-            n = len(mv) - off
-            if n > remaining:
-                yield _block_of(mv[off : off + remaining])
-                return
-            yield _block_of(mv[off:]) if off else b
-            remaining -= n
-            off = 0
-            i += 1
+        # views() yields a stored Block's own memoryview where the Block is
+        # whole: yield that Block itself, and a new Block over any part.
+        for b, mv in zip(islice(self._blocks, self._idx, None), self.views(), strict=False):
+            yield b if mv is b._mv else _block_of(mv)
 
     def to_bytes(self) -> bytes:
         """Return a copy of all bytes in the sequence (for tests and diagnostics)."""

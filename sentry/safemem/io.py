@@ -102,15 +102,7 @@ def read_full_to_blocks(r: Reader, dsts: BlockSeq) -> tuple[int, Exception | Non
     filled, else the Reader's error. (A Reader that keeps returning
     ``(0, None)`` makes this loop forever, as in gVisor.)
     """
-    done = 0
-    read = r.read_to_blocks
-    while not dsts.is_empty():
-        n, err = read(dsts)
-        done += n
-        if err is not None:
-            return done, err
-        dsts = dsts.drop_first(n)
-    return done, None
+    return _until_done(r.read_to_blocks, dsts)
 
 
 def write_full_from_blocks(w: Writer, srcs: BlockSeq) -> tuple[int, Exception | None]:
@@ -119,61 +111,70 @@ def write_full_from_blocks(w: Writer, srcs: BlockSeq) -> tuple[int, Exception | 
     Returns ``(bytes written, err)``; ``err`` is None iff everything was
     written, else the Writer's error.
     """
+    return _until_done(w.write_from_blocks, srcs)
+
+
+def _until_done(op: Callable[[BlockSeq], tuple[int, Exception | None]], bs: BlockSeq) -> tuple[int, Exception | None]:
+    """Call ``op`` on what is left of ``bs`` until all of it is done or
+    ``op`` returns an error; returns ``(bytes done, err)``."""
     done = 0
-    write = w.write_from_blocks
-    while not srcs.is_empty():
-        n, err = write(srcs)
+    while not bs.is_empty():
+        n, err = op(bs)
         done += n
         if err is not None:
             return done, err
-        srcs = srcs.drop_first(n)
+        bs = bs.drop_first(n)
     return done, None
 
 
-class BlockSeqReader:
+class _BlockSeqStream:
+    """What BlockSeqReader and BlockSeqWriter share: ``blocks``, consumed
+    from the front by each copy."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self, blocks: BlockSeq) -> None:
+        self.blocks = blocks
+
+    def _consume(self, n: int, err: Exception | None, wanted: int, short: Exception) -> tuple[int, Exception | None]:
+        """Drop the ``n`` bytes just copied from ``blocks``; returns
+        ``(n, err)``, or ``(n, short)`` if fewer than ``wanted`` were copied."""
+        self.blocks = self.blocks.drop_first(n)
+        if err is not None:
+            return n, err
+        if n < wanted:
+            return n, short
+        return n, None
+
+
+class BlockSeqReader(_BlockSeqStream):
     """A Reader that consumes the BlockSeq ``blocks``.
 
     ``read_to_blocks`` returns ``(n, EOF)`` when ``blocks`` runs out before
     ``dsts`` is full (including ``(0, EOF)`` once exhausted).
     """
 
-    __slots__ = ("blocks",)
-
-    def __init__(self, blocks: BlockSeq) -> None:
-        self.blocks = blocks
+    __slots__ = ()
 
     def read_to_blocks(self, dsts: BlockSeq) -> tuple[int, Exception | None]:
         """Copy from ``self.blocks`` into ``dsts``; short copy -> ``(n, EOF)``."""
         n, err = copy_seq(dsts, self.blocks)
-        self.blocks = self.blocks.drop_first(n)
-        if err is not None:
-            return n, err
-        if n < dsts.num_bytes():
-            return n, EOF
-        return n, None
+        return self._consume(n, err, dsts.num_bytes(), EOF)
 
 
-class BlockSeqWriter:
+class BlockSeqWriter(_BlockSeqStream):
     """A Writer that fills the BlockSeq ``blocks``.
 
     ``write_from_blocks`` returns ``(n, ERR_END_OF_BLOCK_SEQ)`` when
     ``blocks`` runs out before all of ``srcs`` is written.
     """
 
-    __slots__ = ("blocks",)
-
-    def __init__(self, blocks: BlockSeq) -> None:
-        self.blocks = blocks
+    __slots__ = ()
 
     def write_from_blocks(self, srcs: BlockSeq) -> tuple[int, Exception | None]:
         """Copy ``srcs`` into ``self.blocks``; short copy -> ``(n, ERR_END_OF_BLOCK_SEQ)``."""
         n, err = copy_seq(self.blocks, srcs)
-        self.blocks = self.blocks.drop_first(n)
-        if err is not None:
-            return n, err
-        if n < srcs.num_bytes():
-            return n, ERR_END_OF_BLOCK_SEQ
-        return n, None
+        return self._consume(n, err, srcs.num_bytes(), ERR_END_OF_BLOCK_SEQ)
 
 
 class ReaderFunc:
@@ -235,19 +236,7 @@ class FromIOReader:
 
     def read_to_blocks(self, dsts: BlockSeq) -> tuple[int, Exception | None]:
         """Fill ``dsts`` Block by Block; see the class docstring for partial reads."""
-        done = 0
-        readinto = self.reader.readinto
-        for mv in dsts.views():
-            try:
-                n = readinto(mv)
-            except _IO_ERRORS as e:
-                return done, e
-            if n is None:
-                return done, None
-            done += n
-            if n != len(mv):
-                return done, (EOF if n == 0 else None)
-        return done, None
+        return _block_by_block(self.reader.readinto, dsts, EOF)
 
 
 class FromIOWriter:
@@ -267,19 +256,28 @@ class FromIOWriter:
 
     def write_from_blocks(self, srcs: BlockSeq) -> tuple[int, Exception | None]:
         """Write ``srcs`` Block by Block; see the class docstring for partial writes."""
-        done = 0
-        write = self.writer.write
-        for mv in srcs.views():
-            try:
-                n = write(mv)
-            except _IO_ERRORS as e:
-                return done, e
-            if n is None:
-                return done, None
-            done += n
-            if n != len(mv):
-                return done, None
-        return done, None
+        return _block_by_block(self.writer.write, srcs, None)
+
+
+def _block_by_block(
+    op: Callable[[memoryview], int | None], bs: BlockSeq, at_zero: Exception | None
+) -> tuple[int, Exception | None]:
+    """Call the file method ``op`` (readinto, write) once per Block of
+    ``bs``, in order, stopping after a short transfer; returns ``(done,
+    err)``: ``at_zero`` if ``op`` moved nothing of a Block, the exception
+    if it raised ``OSError`` (or Errno), else None."""
+    done = 0
+    for mv in bs.views():
+        try:
+            n = op(mv)
+        except _IO_ERRORS as e:
+            return done, e
+        if n is None:
+            return done, None
+        done += n
+        if n != len(mv):
+            return done, (at_zero if n == 0 else None)
+    return done, None
 
 
 ReadVecFunc = Callable[[list[memoryview]], tuple[int, Exception | None]]

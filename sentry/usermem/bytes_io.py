@@ -8,6 +8,7 @@ buffer behaves like the start of an unmapped region.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sentry.hostarch.addr import ADDR_MAX
@@ -125,11 +126,7 @@ class BytesIO:
         in-range prefix of ``ars``; returns ``(n, src's error)`` if it
         returned one, else ``(n, range error or None)``.
         """
-        dsts, rng_err = self.blocks_from_addr_ranges(ars)
-        n, err = src.read_to_blocks(dsts)
-        if err is not None:
-            return n, err
-        return n, rng_err
+        return self._with_blocks(ars, src.read_to_blocks)
 
     def copy_in_to(
         self, ars: AddrRangeSeq, dst: Writer, opts: IOOpts = DEFAULT_OPTS
@@ -140,8 +137,16 @@ class BytesIO:
         in-range prefix of ``ars``; returns ``(n, dst's error)`` if it
         returned one, else ``(n, range error or None)``.
         """
-        srcs, rng_err = self.blocks_from_addr_ranges(ars)
-        n, err = dst.write_from_blocks(srcs)
+        return self._with_blocks(ars, dst.write_from_blocks)
+
+    def _with_blocks(
+        self, ars: AddrRangeSeq, op: Callable[[BlockSeq], tuple[int, Exception | None]]
+    ) -> tuple[int, Exception | None]:
+        """Call ``op`` once with the Blocks of the in-range prefix of ``ars``;
+        returns ``(n, op's error)`` if it returned one, else ``(n, range
+        error or None)``."""
+        blocks, rng_err = self.blocks_from_addr_ranges(ars)
+        n, err = op(blocks)
         if err is not None:
             return n, err
         return n, rng_err

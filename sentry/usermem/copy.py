@@ -7,6 +7,7 @@ CopyInVec, ZeroOutVec, CopyInt32StringsInVec).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sentry.hostarch.addr import ADDR_MAX, PAGE_MASK
@@ -86,21 +87,8 @@ def copy_out_vec(
     truncated *without* error.
     """
     data = byte_view(src)
-    total = len(data)
-    done = 0
     copy_out = uio.copy_out
-    while done < total and not ars.is_empty():
-        ar = ars.head()
-        cplen = total - done
-        arlen = ar[1] - ar[0]
-        if cplen > arlen:
-            cplen = arlen
-        n, err = copy_out(ar[0], data[done : done + cplen], opts)
-        done += n
-        if err is not None:
-            return done, err
-        ars = ars.drop_first(n)
-    return done, None
+    return _over_ranges(ars, len(data), lambda addr, done, n: copy_out(addr, data[done : done + n], opts))
 
 
 def copy_in_vec(
@@ -114,21 +102,8 @@ def copy_in_vec(
     than ``dst`` the copy is truncated *without* error.
     """
     out = byte_view(dst)
-    total = len(out)
-    done = 0
     copy_in = uio.copy_in
-    while done < total and not ars.is_empty():
-        ar = ars.head()
-        cplen = total - done
-        arlen = ar[1] - ar[0]
-        if cplen > arlen:
-            cplen = arlen
-        n, err = copy_in(ar[0], out[done : done + cplen], opts)
-        done += n
-        if err is not None:
-            return done, err
-        ars = ars.drop_first(n)
-    return done, None
+    return _over_ranges(ars, len(out), lambda addr, done, n: copy_in(addr, out[done : done + n], opts))
 
 
 def zero_out_vec(
@@ -140,15 +115,26 @@ def zero_out_vec(
     ``(n, err)``: if ``n`` is less than that maximum, ``err`` (the IO's
     error) says why. Truncation to ``ars.num_bytes()`` is not an error.
     """
-    done = 0
     zero_out = uio.zero_out
-    while done < to_zero and not ars.is_empty():
+    return _over_ranges(ars, to_zero, lambda addr, done, n: zero_out(addr, n, opts))
+
+
+def _over_ranges(
+    ars: AddrRangeSeq, total: int, op: Callable[[int, int, int], tuple[int, Exception | None]]
+) -> tuple[int, Exception | None]:
+    """The loop of the ``*_vec`` functions: ``op(addr, done, n)`` moves ``n``
+    bytes at ``addr``, the ``done``-th byte onwards of the caller's data, and
+    returns ``(moved, err)``. Called range by range (clipped to what is
+    left of ``total``) until ``total`` bytes moved, ``ars`` ends, or ``op``
+    fails; returns ``(bytes moved, op's error or None)``."""
+    done = 0
+    while done < total and not ars.is_empty():
         ar = ars.head()
-        cplen = to_zero - done
+        cplen = total - done
         arlen = ar[1] - ar[0]
         if cplen > arlen:
             cplen = arlen
-        n, err = zero_out(ar[0], cplen, opts)
+        n, err = op(ar[0], done, cplen)
         done += n
         if err is not None:
             return done, err

@@ -24,7 +24,7 @@ import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from sentry.abi.fcntl import S_IFDIR, S_IFLNK, S_IFMT, S_IFREG
-from sentry.linuxerr import EINVAL, ENOTDIR, EPERM, EROFS, Errno
+from sentry.linuxerr import EINVAL, ENOTDIR, EPERM, EROFS
 
 if TYPE_CHECKING:
     from sentry.vfs.context import FSContext
@@ -179,13 +179,3 @@ def _check_mode_bits(st: os.stat_result, mode: int) -> None:
         bits = perm & 7
     if mode & ~bits & 7:
         raise EACCES
-
-
-def errno_of(e: OSError) -> Errno:
-    """The Linux errno singleton for a host OSError (EIO if unknown)."""
-    from sentry.linuxerr import EIO, from_errno
-
-    try:
-        return from_errno(e.errno or EIO.errno)
-    except KeyError:
-        return EIO

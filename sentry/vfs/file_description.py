@@ -28,6 +28,7 @@ import os
 from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import (
+    DT_DIR,
     O_ACCMODE,
     O_APPEND,
     O_CLOEXEC,
@@ -37,14 +38,29 @@ from sentry.abi.fcntl import (
     O_RDWR,
     O_WRONLY,
     OPEN_ONLY_FLAGS,
+    SEEK_CUR,
+    SEEK_SET,
     SETFL_MASK,
 )
-from sentry.linuxerr import EBADF, EINVAL, ENOTDIR, ENOTTY, ENXIO, EPERM, EROFS, ESPIPE, Errno
+from sentry.linuxerr import (
+    EBADF,
+    EINVAL,
+    EISDIR,
+    ENOTDIR,
+    ENOTTY,
+    ENXIO,
+    EPERM,
+    EROFS,
+    ESPIPE,
+    Errno,
+)
 from sentry.usermem import IOSequence
+from sentry.vfs.dentry import Dirent
 from sentry.vfs.waiter import Entry
 
 if TYPE_CHECKING:
-    from sentry.vfs.dentry import Dentry, Dirent
+    from sentry.vfs.context import FSContext
+    from sentry.vfs.dentry import Dentry
 
 __all__ = [
     "O_ACCMODE",
@@ -55,6 +71,7 @@ __all__ = [
     "O_RDONLY",
     "O_RDWR",
     "O_WRONLY",
+    "DirectoryFileDescription",
     "FileDescription",
     "check_readable",
 ]
@@ -236,6 +253,59 @@ class PathFile(FileDescription):
     def stat(self) -> os.stat_result:
         assert self.dentry is not None
         return self.dentry.stat()
+
+
+class DirectoryFileDescription(FileDescription):
+    """An open directory (compare gVisor's ``vfs.DirectoryFileDescriptionDefaultImpl``).
+
+    read is EISDIR. getdents is served from a snapshot of the entries
+    (``.``, ``..``, then :meth:`_children`) taken when reading starts at
+    position 0 (after open or a rewind); the position is an index into it,
+    ``d_off`` of an entry is the index of the next one, and lseek moves it
+    with SEEK_SET or SEEK_CUR.
+    """
+
+    def __init__(self, flags: int, dentry: Dentry, ctx: FSContext) -> None:
+        super().__init__(flags, dentry)
+        self.seekable = True
+        self._ctx = ctx
+        self._pos = 0
+        self._entries: list[Dirent] | None = None
+
+    def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
+        return 0, EISDIR
+
+    def seek(self, offset: int, whence: int) -> int:
+        if whence == SEEK_SET:
+            new = offset
+        elif whence == SEEK_CUR:
+            new = self._pos + offset
+        else:
+            raise EINVAL
+        if new < 0:
+            raise EINVAL
+        self._pos = new
+        if new == 0:
+            self._entries = None
+        return new
+
+    def dir_entries(self) -> tuple[list[Dirent], int]:
+        if self._entries is None or self._pos == 0:
+            assert self.dentry is not None
+            me = self.stat().st_ino
+            try:
+                up = self._ctx.parent_of(self.dentry).stat().st_ino
+            except Errno:
+                up = me
+            self._entries = [Dirent(b".", me, DT_DIR), Dirent(b"..", up, DT_DIR), *self._children()]
+        return self._entries, self._pos
+
+    def _children(self) -> list[Dirent]:
+        """The directory's entries after ``.`` and ``..``, for a new snapshot."""
+        raise NotImplementedError
+
+    def set_dir_position(self, pos: int) -> None:
+        self._pos = pos
 
 
 def check_readable(fd: FileDescription) -> Errno | None:

@@ -109,6 +109,31 @@ int main(void) { puts("hello"); return 0; }
 TOOLCHAINS = ("glibc", "glibc-pie", "musl", "musl-pie")
 
 
+def parse_image(data: bytes) -> tuple[int, list[int], list[int], list[tuple[int, int]]]:
+    """(argc, argv pointers, envp pointers, auxv) from the bytes of an
+    initial stack, starting at its stack pointer (each list checked for its
+    terminator)."""
+
+    def word(i: int) -> int:
+        return int(struct.unpack_from("<Q", data, 8 * i)[0])
+
+    argc = word(0)
+    argv = [word(1 + i) for i in range(argc)]
+    assert word(1 + argc) == 0
+    i = 2 + argc
+    envp = []
+    while word(i):
+        envp.append(word(i))
+        i += 1
+    i += 1
+    auxv = []
+    while word(i):
+        auxv.append((word(i), word(i + 1)))
+        i += 2
+    assert word(i + 1) == 0
+    return argc, argv, envp, auxv
+
+
 def compiler_command(kind: str, src: Path, out: Path, extra: Sequence[str] = ()) -> list[str]:
     """The command that builds ``src`` into ``out`` for toolchain ``kind``."""
     base = ["-O2", "-o", str(out)]

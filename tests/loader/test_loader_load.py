@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 from elftools.elf.elffile import ELFFile
 from elftools.elf.sections import SymbolTableSection
-from loader_support import DUMP_C, MAPS_C, TOOLCHAINS, ElfPatcher, NativeStack, make_elf
+from loader_support import (
+    DUMP_C,
+    MAPS_C,
+    TOOLCHAINS,
+    ElfPatcher,
+    NativeStack,
+    make_elf,
+    parse_image,
+)
 
 from sentry.hostarch import PAGE_SIZE, AccessType
 from sentry.loader import DEFAULT_HWCAP, Credentials, LoadResult, load
@@ -336,27 +344,12 @@ def test_stack_read_back(program: Path, new_mm: NewMM) -> None:
     assert v is not None and v.name == "[stack]" and v.grows_down and v.mappable is None
     assert (v.start, v.end) == (STACK_TOP - (8 << 20), STACK_TOP)
     assert v.real_perms == AccessType(True, True, False)
-    assert read(mm, sp, STACK_TOP - sp) == r.stack.data
-
-    def word(addr: int) -> int:
-        return int(struct.unpack("<Q", read(mm, addr, 8))[0])
-
-    argc = word(sp)
+    data = read(mm, sp, STACK_TOP - sp)
+    assert data == r.stack.data
+    argc, argp, envp, auxv = parse_image(data)
     assert argc == len(ARGV)
-    argv = [cstring(mm, word(sp + 8 * (1 + i))) for i in range(argc)]
-    assert argv == ARGV and word(sp + 8 * (1 + argc)) == 0
-    p = sp + 8 * (2 + argc)
-    envv = []
-    while word(p):
-        envv.append(cstring(mm, word(p)))
-        p += 8
-    assert envv == ENVV
-    p += 8
-    auxv = []
-    while word(p):
-        auxv.append((word(p), word(p + 8)))
-        p += 16
-    assert word(p + 8) == 0
+    assert [cstring(mm, a) for a in argp] == ARGV
+    assert [cstring(mm, e) for e in envp] == ENVV
     aux = dict(auxv)
     assert len(aux) == len(auxv), "duplicate auxv keys"
     assert auxv == list(r.auxv)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from loader_support import DUMP_C, NativeStack
+from loader_support import DUMP_C, NativeStack, parse_image
 
 from sentry.linuxerr import E2BIG
 from sentry.loader import LoadError, build_stack, check_args
@@ -39,29 +38,6 @@ def _cstring(data: bytes, off: int) -> bytes:
     return data[off : data.index(b"\0", off)]
 
 
-def parse_image(data: bytes, base: int) -> tuple[int, list[int], list[int], list[tuple[int, int]]]:
-    """(argc, argv pointers, envp pointers, auxv) from stack bytes at ``base``."""
-
-    def word(i: int) -> int:
-        return int(struct.unpack_from("<Q", data, 8 * i)[0])
-
-    argc = word(0)
-    argv = [word(1 + i) for i in range(argc)]
-    assert word(1 + argc) == 0
-    i = 2 + argc
-    envp = []
-    while word(i):
-        envp.append(word(i))
-        i += 1
-    i += 1
-    auxv = []
-    while word(i):
-        auxv.append((word(i), word(i + 1)))
-        i += 2
-    assert word(i + 1) == 0
-    return argc, argv, envp, auxv
-
-
 @pytest.mark.parametrize(("argv", "envv"), CASES)
 def test_matches_linux_byte_for_byte(
     build: Callable[..., Path],
@@ -88,7 +64,7 @@ def test_layout_invariants(argv: list[bytes], envv: list[bytes]) -> None:
     data, sp = image.data, image.sp
     assert sp % 16 == 0
     assert sp + len(data) == TOP
-    argc, argp, envp, auxv = parse_image(data, sp)
+    argc, argp, envp, auxv = parse_image(data)
     want_argv = argv or [b""]
     assert argc == image.argc == len(want_argv)
     assert [_cstring(data, a - sp) for a in argp] == want_argv

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from sentry.abi.signals import BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV
-from sentry.hostarch import PAGE_SIZE, READ_EXECUTE, AccessType
+from sentry.hostarch import PAGE_SIZE, READ_EXECUTE, READ_WRITE, AccessType
 from sentry.linuxerr import EPERM
 from sentry.memmap.mappable import BusError
 from sentry.mm import MemoryManager, MMapOpts
@@ -196,6 +196,11 @@ def check_cache(mm: MemoryManager) -> None:
             a = max(p.start, rs)
             want = p.file.host_address(p.off + (a - p.start))
             assert rh + (a - rs) == want, f"region [{rs:#x}, {re_:#x}) maps stale memory at {a:#x}"
+
+
+def anon(mm: MemoryManager, addr: int, length: int, perms: AccessType = READ_WRITE) -> int:
+    """Map private anonymous memory at exactly ``[addr, addr + length)``."""
+    return mm.mmap(MMapOpts(length=length, addr=addr, fixed=True, unmap=True, perms=perms))
 
 
 def region_count(mm: MemoryManager) -> int:

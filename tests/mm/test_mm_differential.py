@@ -682,11 +682,6 @@ def run_on_sentry(case: Case, path: str, mf: MemoryFile, host_b0: int) -> list:
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def mf() -> MemoryFile:
-    return MemoryFile()
-
-
 @pytest.fixture
 def files(tmp_path: Path) -> Iterator[tuple[str, str]]:
     data = pattern(FILE_SIZE)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mm_helpers import IGNORE, PLAIN, Guest, check_cache, region_count, requires_gcc
+from mm_helpers import IGNORE, PLAIN, Guest, anon, check_cache, region_count, requires_gcc
 
 from sentry.abi.signals import SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV
 from sentry.hostarch import (
@@ -21,29 +21,15 @@ from sentry.hostarch import (
     READ,
     READ_WRITE,
     WRITE,
-    AccessType,
 )
 from sentry.linuxerr import EFAULT, EPERM
 from sentry.memfile import MemoryFile
 from sentry.memmap.mappable import HostFileMappable, SharedAnonMappable
 from sentry.mm import MemoryManager, MMapOpts
-from sentry.platform import UnicornAddressSpace
 
 pytestmark = requires_gcc
 
 DATA = 0x20000000
-
-
-@pytest.fixture(scope="module")
-def mf() -> MemoryFile:
-    return MemoryFile()
-
-
-@pytest.fixture
-def mm(mf: MemoryFile) -> Iterator[MemoryManager]:
-    m = MemoryManager(mf, UnicornAddressSpace)
-    yield m
-    m.release()
 
 
 @pytest.fixture
@@ -51,10 +37,6 @@ def guest(mm: MemoryManager) -> Guest:
     g = Guest(mm)
     g.warm()
     return g
-
-
-def anon(mm: MemoryManager, addr: int, length: int, perms: AccessType = READ_WRITE) -> int:
-    return mm.mmap(MMapOpts(length=length, addr=addr, fixed=True, unmap=True, perms=perms))
 
 
 def test_lazy_fault_on_first_touch(mm: MemoryManager, guest: Guest) -> None:

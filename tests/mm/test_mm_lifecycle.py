@@ -26,18 +26,6 @@ A = 0x30000000
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def mf() -> MemoryFile:
-    return MemoryFile()
-
-
-@pytest.fixture
-def mm(mf: MemoryFile) -> Iterator[MemoryManager]:
-    m = MemoryManager(mf, UnicornAddressSpace)
-    yield m
-    m.release()
-
-
 @pytest.fixture
 def host_fd(tmp_path: Path) -> Iterator[int]:
     path = tmp_path / "f"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from mm_helpers import IGNORE, PLAIN, check_cache
+from mm_helpers import IGNORE, PLAIN, anon, check_cache
 
 from sentry.hostarch import (
     NO_ACCESS,
@@ -23,31 +23,12 @@ from sentry.hostarch import (
     AddrRangeSeq,
 )
 from sentry.linuxerr import EACCES, EFAULT
-from sentry.memfile import MemoryFile
 from sentry.memmap.mappable import HostFileMappable
 from sentry.mm import MemoryManager, MMapOpts
-from sentry.platform import UnicornAddressSpace
 from sentry.safemem import EOF, BlockSeq
 
 A = 0x30000000
 RWX = AccessType(True, True, True)
-
-
-@pytest.fixture(scope="module")
-def mf() -> MemoryFile:
-    return MemoryFile()
-
-
-@pytest.fixture
-def mm(mf: MemoryFile) -> Iterator[MemoryManager]:
-    m = MemoryManager(mf, UnicornAddressSpace)
-    yield m
-    check_cache(m)
-    m.release()
-
-
-def anon(mm: MemoryManager, addr: int, length: int, perms: AccessType = READ_WRITE) -> None:
-    mm.mmap(MMapOpts(length=length, addr=addr, fixed=True, unmap=True, perms=perms))
 
 
 # -- partial copies ------------------------------------------------------------

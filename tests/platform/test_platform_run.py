@@ -155,18 +155,13 @@ def test_time_slice_interrupts_and_resumes() -> None:
     assert g.reg("rbx") > first
 
 
-def test_interrupt_before_run_is_not_lost() -> None:
+@pytest.mark.parametrize("target", ["aspace", "cpu"])
+def test_interrupt_before_run_is_not_lost(target: str) -> None:
+    """An interrupt of the address space or of the thread (CPUContext)
+    made while nothing runs stops the next run at once, and only that one."""
     g = Guest()
     g.load(EXIT)
-    g.aspace.interrupt()
-    assert g.run().kind is StopKind.INTERRUPTED
-    assert g.run().kind is StopKind.SYSCALL_STOP
-
-
-def test_cpu_interrupt_pending() -> None:
-    g = Guest()
-    g.load(EXIT)
-    g.cpu.interrupt()
+    getattr(g, target).interrupt()
     assert g.run().kind is StopKind.INTERRUPTED
     assert g.run().kind is StopKind.SYSCALL_STOP
 

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #define PAGE 4096L
+#define RW (PROT_READ | PROT_WRITE)
 #define MAX_RW_COUNT 0x7ffff000L
 
 static inline const char *errno_name(int e)

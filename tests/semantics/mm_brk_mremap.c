@@ -8,7 +8,6 @@
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif
-#define RW (PROT_READ | PROT_WRITE)
 
 static long brk_(long addr) { return SC(SYS_brk, addr); }
 

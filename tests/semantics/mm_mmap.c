@@ -9,7 +9,6 @@
 #endif
 
 #define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
-#define RW (PROT_READ | PROT_WRITE)
 
 int main(void)
 {

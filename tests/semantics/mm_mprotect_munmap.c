@@ -3,8 +3,6 @@
  * probed through a pipe (can_read/can_write), never by faulting. */
 #include "check.h"
 
-#define RW (PROT_READ | PROT_WRITE)
-
 int main(void)
 {
     start();

@@ -18,6 +18,7 @@ import fcntl
 import os
 import stat as statmod
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentry.abi.fcntl import (
@@ -29,17 +30,16 @@ from sentry.abi.fcntl import (
     O_NONBLOCK,
     O_TRUNC,
     SEEK_CUR,
-    SEEK_SET,
     TCGETS,
     TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
 from sentry.hostarch import AccessType
-from sentry.linuxerr import EAGAIN, EBADF, EINVAL, EISDIR, ENOENT, ENOTTY, EROFS, ESPIPE, Errno
+from sentry.linuxerr import EAGAIN, EBADF, EINVAL, ENOENT, ENOTTY, EROFS, ESPIPE, Errno, errno_of
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
-from sentry.vfs.dentry import Dentry, Dirent, errno_of
-from sentry.vfs.file_description import FileDescription
+from sentry.vfs.dentry import Dentry, Dirent
+from sentry.vfs.file_description import DirectoryFileDescription, FileDescription
 from sentry.vfs.waiter import EVENT_IN, EVENT_OUT
 
 if TYPE_CHECKING:
@@ -49,11 +49,73 @@ _IOCTL_SIZES = {TCGETS: 60, TIOCGWINSZ: 8}  # sizeof(struct termios), sizeof(str
 _HOST_SETFL = O_APPEND | O_NONBLOCK | O_NOATIME
 
 
-def _host_errno(e: OSError) -> Errno:
-    return errno_of(e)
+def _host_vec(
+    fd: int,
+    offset: int,
+    at_position: Callable[[int, list[memoryview]], int],
+    at_offset: Callable[[int, list[memoryview], int], int],
+) -> Callable[[list[memoryview]], tuple[int, Exception | None]]:
+    """One readv/writev-style call on ``fd`` as a ``(n, err)`` function:
+    ``at_position`` (readv, writev) for ``offset < 0``, else ``at_offset``
+    (preadv, pwritev) at ``offset``; a host would-block is EAGAIN."""
+
+    def call(bufs: list[memoryview]) -> tuple[int, Exception | None]:
+        try:
+            if offset < 0:
+                return at_position(fd, bufs), None
+            return at_offset(fd, bufs, offset), None
+        except BlockingIOError:
+            return 0, EAGAIN
+        except OSError as e:
+            return 0, errno_of(e)
+
+    return call
 
 
-class HostFile(FileDescription):
+class _HostFDFile(FileDescription):
+    """What HostFile and HostDirectory share: metadata calls on ``host_fd``,
+    and closing it on release unless ``owns_fd`` is False."""
+
+    host_fd: int
+    owns_fd = True
+
+    def stat(self) -> os.stat_result:
+        try:
+            return os.fstat(self.host_fd)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def _check_writable_tree(self) -> None:
+        if self.dentry is not None and not self.dentry.writable:
+            raise EROFS
+
+    def sync(self, data_only: bool) -> None:
+        try:
+            (os.fdatasync if data_only else os.fsync)(self.host_fd)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def chmod(self, mode: int) -> None:
+        self._check_writable_tree()
+        try:
+            os.fchmod(self.host_fd, mode)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        self._check_writable_tree()
+        try:
+            hostcalls.utimensat(self.host_fd, None, atime, mtime, 0)
+        except OSError as e:
+            raise errno_of(e) from None
+
+    def release(self) -> None:
+        if self.owns_fd:
+            with contextlib.suppress(OSError):
+                os.close(self.host_fd)
+
+
+class HostFile(_HostFDFile):
     """An open host fd. ``owns_fd`` False for the inherited stdio fds,
     which the sentry must never close on the host."""
 
@@ -74,19 +136,7 @@ class HostFile(FileDescription):
             return 0, ESPIPE
         if dst.num_bytes() == 0:
             return 0, None
-        fd = self.host_fd
-
-        def read_vec(bufs: list[memoryview]) -> tuple[int, Exception | None]:
-            try:
-                if offset < 0:
-                    return os.readv(fd, bufs), None
-                return os.preadv(fd, bufs, offset), None
-            except BlockingIOError:
-                return 0, EAGAIN
-            except OSError as e:
-                return 0, _host_errno(e)
-
-        return dst.copy_out_from(FromVecReaderFunc(read_vec))
+        return dst.copy_out_from(FromVecReaderFunc(_host_vec(self.host_fd, offset, os.readv, os.preadv)))
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
         """Write guest memory straight to the host fd; returns ``(n, err)``
@@ -95,19 +145,7 @@ class HostFile(FileDescription):
             return 0, ESPIPE
         if src.num_bytes() == 0:
             return 0, None
-        fd = self.host_fd
-
-        def write_vec(bufs: list[memoryview]) -> tuple[int, Exception | None]:
-            try:
-                if offset < 0:
-                    return os.writev(fd, bufs), None
-                return os.pwritev(fd, bufs, offset), None
-            except BlockingIOError:
-                return 0, EAGAIN
-            except OSError as e:
-                return 0, _host_errno(e)
-
-        return src.copy_in_to(FromVecWriterFunc(write_vec))
+        return src.copy_in_to(FromVecWriterFunc(_host_vec(self.host_fd, offset, os.writev, os.pwritev)))
 
     def seek(self, offset: int, whence: int) -> int:
         if not self.seekable:
@@ -115,7 +153,7 @@ class HostFile(FileDescription):
         try:
             return os.lseek(self.host_fd, offset, whence)
         except OSError as e:
-            raise _host_errno(e) from None
+            raise errno_of(e) from None
 
     def host_wait(self, mask: int) -> bool:
         """Block in the host until the host fd is ready for ``mask``
@@ -138,19 +176,9 @@ class HostFile(FileDescription):
             cur = fcntl.fcntl(self.host_fd, fcntl.F_GETFL)
             fcntl.fcntl(self.host_fd, fcntl.F_SETFL, (cur & ~_HOST_SETFL) | (self.flags & _HOST_SETFL))
         except OSError as e:
-            raise _host_errno(e) from None
+            raise errno_of(e) from None
 
-    # -- metadata -----------------------------------------------------------------
-
-    def stat(self) -> os.stat_result:
-        try:
-            return os.fstat(self.host_fd)
-        except OSError as e:
-            raise _host_errno(e) from None
-
-    def _check_writable_tree(self) -> None:
-        if self.dentry is not None and not self.dentry.writable:
-            raise EROFS
+    # -- metadata (stat, sync, chmod, utimens: _HostFDFile) -------------------------
 
     def truncate(self, length: int) -> None:
         if not self.is_regular or not self.writable:
@@ -158,34 +186,14 @@ class HostFile(FileDescription):
         try:
             os.ftruncate(self.host_fd, length)
         except OSError as e:
-            raise _host_errno(e) from None
-
-    def sync(self, data_only: bool) -> None:
-        try:
-            (os.fdatasync if data_only else os.fsync)(self.host_fd)
-        except OSError as e:
-            raise _host_errno(e) from None
-
-    def chmod(self, mode: int) -> None:
-        self._check_writable_tree()
-        try:
-            os.fchmod(self.host_fd, mode)
-        except OSError as e:
-            raise _host_errno(e) from None
+            raise errno_of(e) from None
 
     def chown(self, uid: int, gid: int) -> None:
         self._check_writable_tree()
         try:
             os.fchown(self.host_fd, uid, gid)
         except OSError as e:
-            raise _host_errno(e) from None
-
-    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
-        self._check_writable_tree()
-        try:
-            hostcalls.utimensat(self.host_fd, None, atime, mtime, 0)
-        except OSError as e:
-            raise _host_errno(e) from None
+            raise errno_of(e) from None
 
     def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
         """FIONREAD on a regular file is the bytes left before end of file;
@@ -202,7 +210,7 @@ class HostFile(FileDescription):
             if request == FIONREAD:
                 return 0, fcntl.ioctl(self.host_fd, request, bytes(4))
         except OSError as e:
-            raise _host_errno(e) from None
+            raise errno_of(e) from None
         raise ENOTTY
 
     def path_name(self) -> str:
@@ -222,7 +230,7 @@ class HostFile(FileDescription):
         try:
             hfd = os.open(f"/proc/self/fd/{self.host_fd}", hflags)
         except OSError as e:
-            raise _host_errno(e) from None
+            raise errno_of(e) from None
         return HostFile(hfd, flags, dentry=self.dentry)
 
     # -- memory mapping -------------------------------------------------------------
@@ -242,73 +250,17 @@ class HostFile(FileDescription):
             opts.max_perms = AccessType(True, False, True)
         opts.mappable = HostFileMappable(self.host_fd, self.path_name(), writable=writable)
 
-    def release(self) -> None:
-        if self.owns_fd:
-            with contextlib.suppress(OSError):
-                os.close(self.host_fd)
 
-
-class HostDirectory(FileDescription):
-    """An open host directory. getdents is served from a snapshot of the
-    entries taken when reading starts at position 0 (after open or a
-    rewind); the position is an index into it, and ``d_off`` of an entry
-    is the index of the next one."""
+class HostDirectory(_HostFDFile, DirectoryFileDescription):
+    """An open host directory; getdents lists the host's entries, then the
+    mount points the host directory lacks (see DirectoryFileDescription)."""
 
     def __init__(self, host_fd: int, flags: int, dentry: Dentry, ctx: FSContext) -> None:
-        super().__init__(flags, dentry)
+        super().__init__(flags, dentry, ctx)
         self.host_fd = host_fd
-        self.seekable = True
-        self._ctx = ctx
-        self._pos = 0
-        self._entries: list[Dirent] | None = None
-
-    def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
-        return 0, EISDIR
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
         return 0, EBADF
-
-    def seek(self, offset: int, whence: int) -> int:
-        if whence == SEEK_SET:
-            new = offset
-        elif whence == SEEK_CUR:
-            new = self._pos + offset
-        else:
-            raise EINVAL
-        if new < 0:
-            raise EINVAL
-        self._pos = new
-        if new == 0:
-            self._entries = None
-        return new
-
-    def stat(self) -> os.stat_result:
-        try:
-            return os.fstat(self.host_fd)
-        except OSError as e:
-            raise _host_errno(e) from None
-
-    def sync(self, data_only: bool) -> None:
-        try:
-            (os.fdatasync if data_only else os.fsync)(self.host_fd)
-        except OSError as e:
-            raise _host_errno(e) from None
-
-    def chmod(self, mode: int) -> None:
-        if self.dentry is not None and not self.dentry.writable:
-            raise EROFS
-        try:
-            os.fchmod(self.host_fd, mode)
-        except OSError as e:
-            raise _host_errno(e) from None
-
-    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
-        if self.dentry is not None and not self.dentry.writable:
-            raise EROFS
-        try:
-            hostcalls.utimensat(self.host_fd, None, atime, mtime, 0)
-        except OSError as e:
-            raise _host_errno(e) from None
 
     def dir_entries(self) -> tuple[list[Dirent], int]:
         """All entries (``.``, ``..``, the host's, then mount points the host
@@ -316,25 +268,15 @@ class HostDirectory(FileDescription):
         was removed, as Linux reports for a dead directory."""
         if self.stat().st_nlink == 0:
             raise ENOENT
-        if self._entries is None or self._pos == 0:
-            self._entries = self._snapshot()
-        return self._entries, self._pos
+        return super().dir_entries()
 
-    def _snapshot(self) -> list[Dirent]:
+    def _children(self) -> list[Dirent]:
         from sentry.fsimpl.host.fs import list_host_dir
 
         assert self.dentry is not None
-        ctx = self._ctx
-        me = self.stat().st_ino
-        try:
-            up = ctx.parent_of(self.dentry).stat().st_ino
-        except Errno:
-            up = me
-        entries = [Dirent(b".", me, DT_DIR), Dirent(b"..", up, DT_DIR)]
-        host = list_host_dir(self.host_fd)
-        entries.extend(host)
-        names = {e.name for e in host}
-        for name, root in ctx.vfs.mounts_in(self.dentry):
+        entries = list_host_dir(self.host_fd)
+        names = {e.name for e in entries}
+        for name, root in self._ctx.vfs.mounts_in(self.dentry):
             if name not in names:
                 try:
                     ino = root.stat().st_ino
@@ -343,13 +285,3 @@ class HostDirectory(FileDescription):
                 entries.append(Dirent(name, ino, DT_DIR))
         return entries
 
-    def set_dir_position(self, pos: int) -> None:
-        self._pos = pos
-
-    def release(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.host_fd)
-
-
-def pack_int(v: int) -> bytes:
-    return struct.pack("<i", v)

@@ -59,8 +59,8 @@ from sentry.abi.fcntl import (
     dt_from_mode,
 )
 from sentry.fsimpl.host import hostcalls
-from sentry.linuxerr import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS, ESTALE
-from sentry.vfs.dentry import Dentry, Dirent, errno_of
+from sentry.linuxerr import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS, ESTALE, errno_of
+from sentry.vfs.dentry import Dentry, Dirent
 
 if TYPE_CHECKING:
     from sentry.vfs.context import FSContext

@@ -3,33 +3,27 @@ handlers here (gVisor ``syscalls/linux/linux64.go``)."""
 
 from __future__ import annotations
 
-from sentry.kernel.kernel import SyscallTable
-from sentry.syscalls.linux import (
-    sys_dir,
-    sys_file,
-    sys_identity,
-    sys_misc,
-    sys_mmap,
-    sys_pipe,
-    sys_read_write,
-    sys_signal,
-    sys_stat,
-    sys_thread,
-    sys_time,
-)
+from importlib import import_module
 
-_FAMILIES = (
-    sys_dir,
-    sys_file,
-    sys_identity,
-    sys_misc,
-    sys_mmap,
-    sys_pipe,
-    sys_read_write,
-    sys_signal,
-    sys_stat,
-    sys_thread,
-    sys_time,
+from sentry.kernel.kernel import SyscallTable
+
+# The family modules (sys_*.py here), each with register(table); imported
+# with this module.
+_FAMILIES = tuple(
+    import_module(f"{__package__}.{name}")
+    for name in (
+        "sys_dir",
+        "sys_file",
+        "sys_identity",
+        "sys_misc",
+        "sys_mmap",
+        "sys_pipe",
+        "sys_read_write",
+        "sys_signal",
+        "sys_stat",
+        "sys_thread",
+        "sys_time",
+    )
 )
 
 
