@@ -18,22 +18,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, cast
 
-from sentry.abi.signals import (
-    BUS_ADRERR,
-    SEGV_ACCERR,
-    SEGV_MAPERR,
-    SIGBUS,
-    SIGFPE,
-    SIGILL,
-    SIGSEGV,
-    SIGTRAP,
-    signal_name,
-)
+from sentry.abi.signals import SIGKILL, SIGSEGV
 from sentry.kernel.fd_table import FDTable
+from sentry.kernel.signals import (
+    SA_NODEFER,
+    SA_RESETHAND,
+    SI_KERNEL,
+    SIG_DFL,
+    SIG_IGN,
+    SignalInfo,
+    default_is_ignore,
+    exception_signal_info,
+    fault_signal_info,
+    setup_frame,
+)
 from sentry.kernel.task import Task, TaskStop, ThreadGroup
-from sentry.linuxerr import EIO, ENOSYS, EPERM, Errno
+from sentry.linuxerr import EIO, ENOSYS, Errno
 from sentry.logs import get_logger
-from sentry.memmap.mappable import BusError
 from sentry.mm import MemoryManager
 from sentry.platform import StopKind, UnicornAddressSpace
 
@@ -65,8 +66,6 @@ class SyscallTable:
         return self.names.get(nr, f"syscall_{nr}")
 
 
-# x86 exception vector -> (signal, si_code name) for a faulting instruction.
-_EXCEPTION_SIGNALS = {0: SIGFPE, 1: SIGTRAP, 3: SIGTRAP, 4: SIGSEGV, 5: SIGSEGV, 6: SIGILL, 13: SIGSEGV, 16: SIGFPE, 19: SIGFPE}
 
 
 class Kernel:
@@ -124,19 +123,23 @@ class Kernel:
         nhandlers = len(handlers)
         unknown = self.unknown_syscall
         internal_error = self.internal_error
+        deliver = self.deliver_at_syscall_exit
 
         def on_syscall(nr: int, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int | None:
             h = handlers[nr] if nr < nhandlers else None
             if h is None:
                 return unknown(task, nr)
             try:
-                return h(task, a0, a1, a2, a3, a4, a5)
+                ret = h(task, a0, a1, a2, a3, a4, a5)
             except Errno as e:
-                return -e.errno
+                ret = -e.errno
             except TaskStop:
                 return None
             except Exception as exc:
-                return internal_error(task, nr, exc)
+                ret = internal_error(task, nr, exc)
+            if task.sig_pending:
+                return deliver(task, ret)
+            return ret
 
         return on_syscall
 
@@ -179,15 +182,10 @@ class Kernel:
             err = task.mm.handle_user_fault(stop.addr, stop.access)
             if err is None:
                 return
-            if isinstance(err, BusError):
-                self.force_fatal_signal(task, SIGBUS, BUS_ADRERR, stop.addr)
-            else:
-                code = SEGV_ACCERR if err is EPERM else SEGV_MAPERR
-                self.force_fatal_signal(task, SIGSEGV, code, stop.addr)
+            self.force_signal(task, fault_signal_info(err, stop.addr, stop.access))
             return
         if kind is StopKind.EXCEPTION:
-            sig = _EXCEPTION_SIGNALS.get(stop.vector, SIGSEGV)
-            self.force_fatal_signal(task, sig, 0, None)
+            self.force_signal(task, exception_signal_info(stop.vector, task.cpu.rip))
             return
         # INTERNAL_ERROR: a bug escaped a hook. Kill the guest cleanly.
         self.internal_errors.append(f"platform: {stop.exc!r}")
@@ -197,16 +195,82 @@ class Kernel:
 
     # -- exits and signals ----------------------------------------------------------
 
-    def force_fatal_signal(self, task: Task, sig: int, code: int, addr: int | None) -> None:
-        """A synchronous signal the task cannot handle yet: its default action
-        ends the thread group (signal delivery to handlers comes later)."""
+    def send_signal(self, task: Task, info: SignalInfo) -> None:
+        """Make ``info`` pending for ``task`` (Linux ``send_signal``). A
+        signal whose action is to ignore it is discarded at once. Delivery
+        happens when the task next returns to user mode with the signal
+        unblocked (``deliver_pending``)."""
+        sig = info.signo
+        action = task.tg.sigactions.get(sig)
+        handler = action.handler if action is not None else SIG_DFL
+        if sig != SIGKILL and (handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))):
+            return
+        bit = 1 << (sig - 1)
+        if not task.pending & bit:
+            task.pending_info[sig] = info
+        task.pending |= bit
+        task.sig_pending = bool(task.pending & ~task.signal_mask) or sig == SIGKILL
+
+    def force_signal(self, task: Task, info: SignalInfo) -> None:
+        """A synchronous signal from the task's own instruction (Linux
+        ``force_sig_info``): if blocked or ignored, its action is reset to
+        the default and it is unblocked, then it is delivered now."""
+        sig = info.signo
+        bit = 1 << (sig - 1)
+        action = task.tg.sigactions.get(sig)
+        if task.signal_mask & bit or (action is not None and action.handler == SIG_IGN):
+            task.tg.sigactions.pop(sig, None)
+            task.set_signal_mask(task.signal_mask & ~bit)
+        task.pending &= ~bit
+        task.pending_info[sig] = info
+        task.pending |= bit
+        task.sig_pending = True
+        self.deliver_pending(task)
+
+    def deliver_pending(self, task: Task) -> bool:
+        """Deliver the lowest unblocked pending signal (Linux
+        ``get_signal``/``handle_signal``). Returns False when the default
+        action ended the thread group, True otherwise."""
+        while task.pending & ~task.signal_mask:
+            ready = task.pending & ~task.signal_mask
+            sig = (ready & -ready).bit_length()
+            task.pending &= ~(1 << (sig - 1))
+            info = task.pending_info.pop(sig)
+            action = task.tg.sigactions.get(sig)
+            handler = action.handler if action is not None else SIG_DFL
+            if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
+                continue
+            if handler == SIG_DFL or action is None:
+                self._fatal(task, info)
+                return False
+            mask = task.signal_mask | action.mask
+            if not action.flags & SA_NODEFER:
+                mask |= 1 << (sig - 1)
+            if action.flags & SA_RESETHAND:
+                task.tg.sigactions.pop(sig, None)
+            try:
+                setup_frame(task, info, handler, action.flags, action.restorer, mask)
+            except Errno:
+                # Linux force_sigsegv: a frame that cannot be written kills.
+                self._fatal(task, SignalInfo(SIGSEGV, code=SI_KERNEL, fault=True))
+                return False
+            break
+        task.sig_pending = bool(task.pending & ~task.signal_mask)
+        return True
+
+    def deliver_at_syscall_exit(self, task: Task, ret: int) -> int | None:
+        """Deliver pending signals as the syscall returns ``ret``. Returns the
+        value for RAX (0 when a handler now runs), or None if the task died."""
+        task.cpu.set_reg("rax", ret)
+        if not self.deliver_pending(task):
+            return None
+        return task.cpu.get_reg("rax")
+
+    def _fatal(self, task: Task, info: SignalInfo) -> None:
         tg = task.tg
-        if tg.sigactions.get(sig) is not None and tg.sigactions[sig].handler not in (0, 1):
-            log.warning("signal handlers are not delivered yet; default action taken",
-                        signal=signal_name(sig))
-        tg.fatal_signal = sig
-        tg.fault_addr = addr
-        self.exit_thread_group(tg, status=sig)
+        tg.fatal_signal = info.signo
+        tg.fault_addr = info.addr if info.fault else None
+        self.exit_thread_group(tg, status=info.signo)
 
     def exit_thread_group(self, tg: ThreadGroup, status: int) -> None:
         """End every task of ``tg`` with wait status ``status``."""

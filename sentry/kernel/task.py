@@ -74,9 +74,22 @@ class Task:
         self.robust_list = (0, 0)
         self.rseq = (0, 0, 0)  # (address, length, signature) once registered
         self.signal_mask = 0
+        # Pending signals: a bitmask plus the siginfo of each (standard
+        # signals do not queue). ``sig_pending`` caches "some pending signal
+        # is unblocked" so the syscall path tests one attribute.
+        self.pending = 0
+        self.pending_info: dict[int, Any] = {}
+        self.sig_pending = False
+        self.alt_stack = (0, 0, 2)  # (ss_sp, ss_size, ss_flags): SS_DISABLE
+        self.signal_frames: list[tuple[int, Any]] = []  # (frame, saved CPU) per live handler
         self.exited = False
         self.comm = b""
         self.on_syscall = kernel.make_syscall_dispatcher(self)
+
+    def set_signal_mask(self, mask: int) -> None:
+        """Block ``mask`` (SIGKILL and SIGSTOP can never be blocked)."""
+        self.signal_mask = mask & ~((1 << 8) | (1 << 18)) & ((1 << 64) - 1)
+        self.sig_pending = bool(self.pending & ~self.signal_mask)
 
     # -- copy helpers (gVisor task_usermem.go) ------------------------------
 

@@ -192,6 +192,24 @@ class CPUContext:
             context_write(saved, [(_RIP, (rip + bias) & _MASK64)])
         return CPUContext(target, saved)
 
+    def copy_state_from(self, other: CPUContext) -> None:
+        """Make this context's complete CPU state (registers, x87/SSE, segment
+        state) a copy of ``other``'s, which must belong to the same address
+        space. Used by ``rt_sigreturn`` to restore the floating-point state a
+        signal frame's owner had; RIP follows this context's hook bias rules
+        when the caller then sets registers.
+        """
+        if other._aspace is not self._aspace:
+            raise ValueError("contexts of different address spaces")
+        bias = self._aspace._syscall_bias(self)
+        rip = self.rip if bias else None
+        other._aspace._sync_saved(other)
+        ctypes.memmove(self._saved.context, other._saved.context, self._saved.size)
+        if self._aspace.active_context is self:
+            self._aspace.uc.context_restore(self._saved)
+        if rip is not None:
+            self.rip = rip
+
     def interrupt(self) -> None:
         """Make this thread's current or next ``run`` return INTERRUPTED.
 

@@ -9,7 +9,7 @@ import resource
 import struct
 
 from sentry.kernel.kernel import SyscallTable
-from sentry.kernel.task import SigAction, Task
+from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
 
@@ -74,53 +74,7 @@ def sys_setrlimit(t: Task, res: int, rlim: int, *_: int) -> int:
     return sys_prlimit64(t, 0, res, rlim, 0)
 
 
-def sys_rt_sigaction(t: Task, sig: int, act: int, oldact: int, sigsetsize: int, *_: int) -> int:
-    sig = s32(sig)
-    if sigsetsize != 8:
-        raise EINVAL
-    if not 1 <= sig <= 64:
-        raise EINVAL
-    if act and sig in (_SIGKILL, _SIGSTOP):
-        raise EINVAL
-    new = None
-    if act:
-        handler, flags, restorer, mask = _SIGACTION.unpack(t.copy_in_bytes(act, 32))
-        new = SigAction(handler, flags, restorer, mask)
-    if oldact:
-        cur = t.tg.sigactions.get(sig) or SigAction()
-        t.copy_out_bytes(oldact, _SIGACTION.pack(cur.handler, cur.flags, cur.restorer, cur.mask))
-    if new is not None:
-        t.tg.sigactions[sig] = new
-    return 0
-
-
-def sys_rt_sigprocmask(t: Task, how: int, set_: int, oldset: int, sigsetsize: int, *_: int) -> int:
-    if sigsetsize != 8:
-        raise EINVAL
-    old = t.signal_mask
-    if set_:
-        how = s32(how)
-        (mask,) = struct.unpack("<Q", t.copy_in_bytes(set_, 8))
-        mask &= ~((1 << (_SIGKILL - 1)) | (1 << (_SIGSTOP - 1)))
-        if how == SIG_BLOCK:
-            new = old | mask
-        elif how == SIG_UNBLOCK:
-            new = old & ~mask
-        elif how == SIG_SETMASK:
-            new = mask
-        else:
-            raise EINVAL
-    else:
-        new = old
-    if oldset:
-        t.copy_out_bytes(oldset, struct.pack("<Q", old))
-    t.signal_mask = new
-    return 0
-
-
 def register(table: SyscallTable) -> None:
-    table.register(13, "rt_sigaction", sys_rt_sigaction)
-    table.register(14, "rt_sigprocmask", sys_rt_sigprocmask)
     table.register(97, "getrlimit", sys_getrlimit)
     table.register(160, "setrlimit", sys_setrlimit)
     table.register(302, "prlimit64", sys_prlimit64)

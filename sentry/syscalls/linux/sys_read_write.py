@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from sentry.kernel.blocking import wait_for
 from sentry.kernel.kernel import SyscallTable
-from sentry.kernel.task import Task, TaskStop
+from sentry.kernel.signals import SI_KERNEL, SignalInfo
+from sentry.kernel.task import Task
 from sentry.linuxerr import (
     EAGAIN,
     EBADF,
@@ -31,7 +32,6 @@ from sentry.vfs.waiter import READABLE_EVENTS, WRITABLE_EVENTS
 
 _PARTIAL_OK = (EINTR, EFAULT, EPIPE, ENOSPC, EAGAIN)
 SIGPIPE = 13
-_SIG_IGN = 1
 
 
 def handle_io_error(n: int, err: Exception | None) -> int:
@@ -89,17 +89,10 @@ def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int
 
 
 def send_sigpipe(t: Task) -> None:
-    """SIGPIPE for a write to a pipe (or socket) without readers. Signal
-    delivery to handlers arrives with the signals work: an ignored or
-    blocked SIGPIPE does nothing (the write fails with EPIPE), otherwise
-    the default action ends the process (TaskStop)."""
-    action = t.tg.sigactions.get(SIGPIPE)
-    if action is not None and action.handler == _SIG_IGN:
-        return
-    if t.signal_mask & (1 << (SIGPIPE - 1)):
-        return
-    t.kernel.force_fatal_signal(t, SIGPIPE, 0, None)
-    raise TaskStop
+    """SIGPIPE for a write to a pipe (or socket) without readers (Linux
+    ``pipe_write``: ``send_sig(SIGPIPE, current, 0)``). The write still
+    fails with EPIPE; the signal is delivered as the syscall returns."""
+    t.kernel.send_signal(t, SignalInfo(SIGPIPE, code=SI_KERNEL))
 
 
 def _read(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:

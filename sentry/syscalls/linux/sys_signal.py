@@ -1,38 +1,36 @@
-"""kill, tkill, tgkill (gVisor ``sys_signal.go``).
+"""Signals: kill, tkill, tgkill, rt_sigaction, rt_sigprocmask, rt_sigreturn,
+rt_sigpending, sigaltstack (gVisor ``sys_signal.go``).
 
-Signal delivery to guest handlers arrives with the signals work; until
-then a signal sent to the caller's own process takes its default action:
-ignored signals (SIG_IGN, or default-ignore like SIGCHLD) do nothing, the
-rest end the process as Linux's default action would. A handler the guest
-installed cannot run yet: that is logged and the default action is taken.
+Signals sent to the caller's own process become pending and are delivered
+with a real frame as the syscall returns (``sentry.kernel.signals``). There
+is one process per kernel until fork arrives, so other pids are ESRCH.
 """
 
 from __future__ import annotations
 
-from sentry.abi.signals import NSIG, SIGCHLD
+import os
+import struct
+
+from sentry.abi.signals import NSIG, SIGKILL, SIGSTOP
 from sentry.kernel.kernel import SyscallTable
-from sentry.kernel.task import Task
-from sentry.linuxerr import EINVAL, ESRCH
+from sentry.kernel.signals import (
+    MINSIGSTKSZ,
+    SI_TKILL,
+    SI_USER,
+    SS_AUTODISARM,
+    SS_DISABLE,
+    SS_ONSTACK,
+    SignalInfo,
+    on_alt_stack,
+    sigreturn,
+)
+from sentry.kernel.task import SigAction, Task, TaskStop
+from sentry.linuxerr import EINVAL, ENOMEM, EPERM, ESRCH, Errno
 from sentry.syscalls.linux.args import s32
 
-_SIG_IGN = 1
-# Signals whose default action is to ignore (SIGCHLD, SIGCONT, SIGURG, SIGWINCH).
-_DEFAULT_IGNORE = {SIGCHLD, 18, 23, 28}
-# Stop signals: no job control here, treated as ignored.
-_STOP = {19, 20, 21, 22}
-
-
-def _send_to_self(t: Task, sig: int) -> int:
-    if sig == 0:
-        return 0
-    action = t.tg.sigactions.get(sig)
-    handler = action.handler if action is not None else 0
-    if handler == _SIG_IGN or (handler == 0 and (sig in _DEFAULT_IGNORE or sig in _STOP)):
-        return 0
-    t.kernel.force_fatal_signal(t, sig, 0, None)
-    from sentry.kernel.task import TaskStop
-
-    raise TaskStop
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+_SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
+_STACK_T = struct.Struct("<QiiQ")
 
 
 def _check_sig(sig: int) -> int:
@@ -42,11 +40,17 @@ def _check_sig(sig: int) -> int:
     return sig
 
 
+def _send(t: Task, sig: int, code: int) -> int:
+    if sig:
+        t.kernel.send_signal(t, SignalInfo(sig, code=code, pid=t.tg.tgid, uid=os.getuid()))
+    return 0
+
+
 def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
     sig = _check_sig(sig)
     pid = s32(pid)
     if pid in (0, -1, t.tg.tgid, -t.tg.tgid):
-        return _send_to_self(t, sig)
+        return _send(t, sig, SI_USER)
     raise ESRCH
 
 
@@ -57,7 +61,7 @@ def sys_tkill(t: Task, tid: int, sig: int, *_: int) -> int:
     sig = _check_sig(sig)
     if tid != t.tid:
         raise ESRCH
-    return _send_to_self(t, sig)
+    return _send(t, sig, SI_TKILL)
 
 
 def sys_tgkill(t: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
@@ -67,10 +71,106 @@ def sys_tgkill(t: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
     sig = _check_sig(sig)
     if tgid != t.tg.tgid or tid != t.tid:
         raise ESRCH
-    return _send_to_self(t, sig)
+    return _send(t, sig, SI_TKILL)
+
+
+def sys_rt_sigaction(t: Task, sig: int, act: int, oldact: int, sigsetsize: int, *_: int) -> int:
+    sig = s32(sig)
+    if sigsetsize != 8 or not 1 <= sig <= NSIG:
+        raise EINVAL
+    if act and sig in (SIGKILL, SIGSTOP):
+        raise EINVAL
+    new = None
+    if act:
+        handler, flags, restorer, mask = _SIGACTION.unpack(t.copy_in_bytes(act, 32))
+        new = SigAction(handler, flags, restorer, mask & ~((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))))
+    if oldact:
+        cur = t.tg.sigactions.get(sig) or SigAction()
+        t.copy_out_bytes(oldact, _SIGACTION.pack(cur.handler, cur.flags, cur.restorer, cur.mask))
+    if new is not None:
+        t.tg.sigactions[sig] = new
+        if new.handler == 1 or (new.handler == 0 and sig in (17, 18, 23, 28)):
+            # Setting SIG_IGN (or a default of ignore) discards a pending one.
+            t.pending &= ~(1 << (sig - 1))
+            t.pending_info.pop(sig, None)
+            t.set_signal_mask(t.signal_mask)
+    return 0
+
+
+def sys_rt_sigprocmask(t: Task, how: int, set_: int, oldset: int, sigsetsize: int, *_: int) -> int:
+    if sigsetsize != 8:
+        raise EINVAL
+    old = t.signal_mask
+    new = old
+    if set_:
+        how = s32(how)
+        (mask,) = struct.unpack("<Q", t.copy_in_bytes(set_, 8))
+        if how == SIG_BLOCK:
+            new = old | mask
+        elif how == SIG_UNBLOCK:
+            new = old & ~mask
+        elif how == SIG_SETMASK:
+            new = mask
+        else:
+            raise EINVAL
+    if oldset:
+        t.copy_out_bytes(oldset, struct.pack("<Q", old))
+    t.set_signal_mask(new)
+    return 0
+
+
+def sys_rt_sigpending(t: Task, set_: int, sigsetsize: int, *_: int) -> int:
+    if sigsetsize > 8:
+        raise EINVAL
+    t.copy_out_bytes(set_, struct.pack("<Q", t.pending & t.signal_mask)[:sigsetsize])
+    return 0
+
+
+def sys_rt_sigreturn(t: Task, *_: int) -> int:
+    """Restore the interrupted context from the signal frame; a bad frame
+    kills the task with SIGSEGV (Linux ``signal_fault``)."""
+    try:
+        return sigreturn(t)
+    except Errno:
+        t.kernel.force_signal(t, SignalInfo(11, code=0x80, fault=True))
+        if t.exited:
+            raise TaskStop from None
+        return t.cpu.get_reg("rax")
+
+
+def sys_sigaltstack(t: Task, ss: int, old_ss: int, *_: int) -> int:
+    """Linux ``do_sigaltstack``: EPERM while running on the alternate stack,
+    EINVAL for unknown flags, ENOMEM below MINSIGSTKSZ."""
+    base, size, flags = t.alt_stack
+    sp = t.cpu.rsp
+    new = None
+    if ss:
+        ss_sp, ss_flags, _pad, ss_size = _STACK_T.unpack(t.copy_in_bytes(ss, 24))
+        if on_alt_stack(t, sp):
+            raise EPERM
+        mode = ss_flags & ~SS_AUTODISARM
+        if mode not in (0, SS_DISABLE, SS_ONSTACK):
+            raise EINVAL
+        if mode == SS_DISABLE:
+            new = (0, 0, SS_DISABLE)
+        else:
+            if ss_size < MINSIGSTKSZ:
+                raise ENOMEM
+            new = (ss_sp, ss_size, ss_flags & SS_AUTODISARM)
+    if old_ss:
+        cur_flags = SS_DISABLE if not size else (SS_ONSTACK if on_alt_stack(t, sp) else 0) | (flags & SS_AUTODISARM)
+        t.copy_out_bytes(old_ss, _STACK_T.pack(base, cur_flags, 0, size))
+    if new is not None:
+        t.alt_stack = new
+    return 0
 
 
 def register(table: SyscallTable) -> None:
+    table.register(13, "rt_sigaction", sys_rt_sigaction)
+    table.register(14, "rt_sigprocmask", sys_rt_sigprocmask)
+    table.register(15, "rt_sigreturn", sys_rt_sigreturn)
     table.register(62, "kill", sys_kill)
+    table.register(127, "rt_sigpending", sys_rt_sigpending)
+    table.register(131, "sigaltstack", sys_sigaltstack)
     table.register(200, "tkill", sys_tkill)
     table.register(234, "tgkill", sys_tgkill)
