@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "the current directory writable)")
     p.add_argument("--log-level", choices=sorted(_LEVELS), default="error",
                    help="sentry log level on stderr (warning shows unimplemented syscalls)")
+    p.add_argument("--stats", metavar="FILE",
+                   help="after the run, write memory-path counters as JSON to FILE "
+                   "(faults, COW breaks, pmas, Unicorn maps and peak regions, memory-file bytes)")
     p.add_argument("--version", action="version", version=f"run-guest {sentry.__version__}")
     p.add_argument("program", help="the guest executable")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the guest")
@@ -88,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         env,
         strace_out=trace_out if args.strace else None,
         root=args.root,
+        stats_out=args.stats,
     )
 
 

@@ -17,6 +17,7 @@ from sentry.kernel.task import ThreadGroup
 from sentry.linuxerr import ENOENT
 from sentry.loader import LoadError, load
 from sentry.memfile import MemoryFile
+from sentry.mm import MemoryManager
 from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
@@ -61,6 +62,36 @@ def _host_access(fd: int, default: int) -> int:
     return fl & (O_RDONLY | O_WRONLY | O_RDWR | 0o2000 | 0o4000 | 0o100000)  # + O_APPEND, O_NONBLOCK, O_LARGEFILE
 
 
+def _write_stats(path: str, kernel: Kernel, mm: MemoryManager) -> None:
+    """``--stats FILE``: the initial address space's memory-path counters
+    (mm faults, COW breaks, pmas; Unicorn maps, unmaps, peak regions; memory
+    file bytes) as JSON, for ``scripts/bench`` and curious users. Processes
+    forked later have their own counters, not included yet."""
+    import dataclasses
+    import json
+
+    mf = kernel.mf
+    doc = {
+        "mm": dataclasses.asdict(mm.counters),
+        "platform": cast(UnicornAddressSpace, mm.address_space).counters.as_dict(),
+        "memfile": {
+            "bytes_allocated": mf.bytes_allocated,
+            "bytes_freed": mf.bytes_freed,
+            "bytes_in_use": mf.bytes_in_use,
+            "allocations": mf.allocations,
+            "file_size": mf.file_size,
+        },
+        "unknown_syscalls": sorted(kernel.unknown_syscalls_seen),
+        "internal_errors": len(kernel.internal_errors),
+    }
+    try:
+        with open(path, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+    except OSError as e:
+        print(f"run-guest: --stats {path}: {e.strerror}", file=sys.stderr)
+
+
 def run_program(
     path: str,
     argv: list[str],
@@ -68,6 +99,7 @@ def run_program(
     *,
     strace_out: TextIO | None = None,
     root: str | None = None,
+    stats_out: str | None = None,
 ) -> int:
     """Load ``path`` and run it; returns the exit status for the shell
     (128+signal when a signal killed the guest).
@@ -75,7 +107,9 @@ def run_program(
     ``root`` is the host directory the guest sees as ``/`` (``--root``);
     without it the guest sees the host's ``/`` read-only with the working
     directory and below writable (see ``sentry.fsimpl.root``). A root that
-    cannot be opened is a one-line error and status 2."""
+    cannot be opened is a one-line error and status 2. ``stats_out``
+    (``--stats``) names a file that receives the run's memory-path counters
+    as JSON (see ``_write_stats``)."""
     if root is not None and not os.path.isdir(root):
         print(f"run-guest: --root {root}: not a directory", file=sys.stderr)
         return 2
@@ -101,6 +135,8 @@ def run_program(
     if strace_out is not None:
         strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
     kernel.run()
+    if stats_out is not None:
+        _write_stats(stats_out, kernel, mm)
     tg = task.tg
     status = tg.exit_status or 0
     if tg.fatal_signal:

@@ -27,7 +27,7 @@ from sentry.mm.mm import MemoryManagerCore
 from sentry.safemem import Block, BlockSeq, ReadableBuffer, Reader, WritableBuffer, Writer
 from sentry.usermem import IOOpts
 
-_ZEROS = bytes(1 << 21)
+_ZEROS = memoryview(bytes(1 << 21))
 
 
 class MemoryManagerIO(MemoryManagerCore):

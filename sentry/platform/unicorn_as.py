@@ -254,7 +254,7 @@ def _logger() -> Any:
 class Counters:
     """Operation counts of one address space (plain ints)."""
 
-    __slots__ = ("faults", "invalidations", "maps", "protects", "runs", "unmaps")
+    __slots__ = ("faults", "invalidations", "maps", "max_regions", "protects", "runs", "unmaps")
 
     def __init__(self) -> None:
         self.maps = 0
@@ -269,6 +269,9 @@ class Counters:
         """``run`` calls that entered the engine."""
         self.faults = 0
         """FAULT stops."""
+        self.max_regions = 0
+        """The largest number of Unicorn regions seen (the table is empty
+        once the address space is released, so the peak is kept here)."""
 
     def as_dict(self) -> dict[str, int]:
         """Return the counters as a dict."""
@@ -599,6 +602,8 @@ class UnicornAddressSpace:
         self._perms.insert(i, perms)
         self._hosts.insert(i, host)
         self._files.insert(i, file)
+        if len(self._starts) > self.counters.max_regions:
+            self.counters.max_regions = len(self._starts)
         if perms & UC_PROT_EXEC:
             # Python may have written this memory: drop stale translations.
             self._invalidate(addr, end)

@@ -106,6 +106,14 @@ _SPECS = [
         "musl",
         "integer mixing, no syscalls; argv: N (default 600000000, about 1 s natively)",
     ),
+    GuestSpec(
+        "bench/mutex-counter",
+        "bench/mutex-counter.c",
+        "musl",
+        "THREADS threads add to one mutex-protected counter N times each; argv: N THREADS "
+        "(default 100000 4)",
+        ("-pthread",),
+    ),
 ]
 
 GUESTS: dict[str, GuestSpec] = {s.name: s for s in _SPECS}

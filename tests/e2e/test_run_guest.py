@@ -91,3 +91,17 @@ def test_missing_program_is_one_line_error(tmp_path: Path) -> None:
     r = _run_guest(str(tmp_path / "nope"))
     assert r.returncode == 127
     assert len(r.stderr.decode().splitlines()) == 1
+
+
+def test_stats_report_the_page_fault_path(tmp_path: Path) -> None:
+    """Touching 64 MiB faults once per 2 MiB window and leaves few regions."""
+    import json
+
+    out = tmp_path / "stats.json"
+    r = _run_guest("--stats", str(out), str(guest("bench/mmap-touch")), "64", "1")
+    assert r.returncode == 0, r.stderr
+    stats = json.loads(out.read_text())
+    assert 32 <= stats["mm"]["faults"] < 64
+    assert stats["platform"]["max_regions"] < 64
+    assert stats["memfile"]["bytes_in_use"] == 0
+    assert stats["internal_errors"] == 0
