@@ -92,6 +92,21 @@ def _write_stats(path: str, kernel: Kernel, mm: MemoryManager) -> None:
         print(f"run-guest: --stats {path}: {e.strerror}", file=sys.stderr)
 
 
+def guest_path(path: str, root: str | None) -> str:
+    """The guest's name for the host file ``path`` (what /proc/self/exe and
+    /proc/self/maps show): its absolute path, made relative to ``root``
+    when the guest runs in one and the file lies inside it; a file outside
+    the root keeps its host path (the guest has no name for it)."""
+    shown = os.path.abspath(path)
+    if root is None:
+        return shown
+    real_root, real = os.path.realpath(root), os.path.realpath(path)
+    rel = os.path.relpath(real, real_root)
+    if rel == ".." or rel.startswith("../"):
+        return shown
+    return "/" if rel == "." else "/" + rel
+
+
 def run_program(
     path: str,
     argv: list[str],
@@ -123,7 +138,7 @@ def run_program(
     envv = [f"{k}={v}".encode() for k, v in env.items()]
     try:
         image = load(mm, path, [a.encode() for a in argv], envv, execfn=path.encode(),
-                     name=os.path.abspath(path))
+                     name=guest_path(path, root))
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
         return 127 if e.errno is ENOENT else 126

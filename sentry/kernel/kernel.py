@@ -4,25 +4,58 @@ exceptions become signals (gVisor ``kernel/kernel.go``, ``task_run.go``,
 
 The run loop runs one task at a time on its address space until the task
 stops: a syscall handler asked to leave (exit, block), a page fault the
-MemoryManager must resolve, or a CPU exception. Syscalls are serviced
-inline in Unicorn's syscall hook; only those that change which task runs
-leave the loop. Many tasks and many address spaces per kernel are the
-model even while only one task exists.
+MemoryManager must resolve, a CPU exception, or the end of its time slice.
+Syscalls are serviced inline in Unicorn's syscall hook; only those that
+change which task runs leave the loop.
+
+Scheduling policy (deterministic round robin, one virtual CPU):
+
+* ``run_queue`` is FIFO. The task at its head runs until it blocks, exits,
+  or its slice ends; then it goes to the back. A fault or a syscall stop
+  that leaves the task runnable keeps it at the head.
+* A slice is ``SYSCALL_SLICE`` syscalls: with another task runnable, the
+  syscall that uses up the budget returns and then the run ends. Slices
+  are counted, not timed, so a guest's interleaving at syscalls is
+  reproducible. A task that makes no syscalls is not preempted (Unicorn's
+  timed stops can re-execute atomic instructions, see ``SYSCALL_SLICE``)
+  unless ``SENTRY_SAFETY_SLICE_US`` asks for a timer; Unicorn's timer is
+  otherwise armed only to meet a sleeper's deadline. A lone task runs with
+  no budget and no timer, at full speed. When a lone task makes another runnable (clone,
+  a futex wake, a pipe write) its run ends after that syscall.
+* New and woken tasks join the back of the queue in the order they were
+  created or woken. Output is therefore reproducible whenever the guest
+  synchronises (futexes, pipes, joins); a guest that spins without
+  syscalls waiting for another task hangs (unless the safety timer is on).
+
+Blocking model: a blocking syscall calls :meth:`Kernel.block`, which parks
+the task (``task.blocked``), records how the syscall completes when woken
+(``task.resume``: a function returning the syscall's result, run by the
+scheduler before the task's CPU resumes; it may block again) and raises
+``TaskStop``. RIP is already past the ``syscall``; the scheduler writes the
+result into RAX. A deadline makes the task a timer; a signal wakes an
+interruptible task with EINTR. When no task is runnable and no timer is
+pending, the blocked tasks form a deadlock (``sentry.kernel.blocking``).
 """
 
 from __future__ import annotations
 
+import os
+import struct
 import sys
+import time
 import traceback
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import Any, NoReturn, Protocol, cast
 
 from sentry.abi.signals import SIGKILL, SIGSEGV
 from sentry.kernel.fd_table import FDTable
+from sentry.kernel.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexManager
 from sentry.kernel.signals import (
     SA_NODEFER,
     SA_RESETHAND,
+    SA_RESTART,
     SI_KERNEL,
     SIG_DFL,
     SIG_IGN,
@@ -33,12 +66,32 @@ from sentry.kernel.signals import (
     setup_frame,
 )
 from sentry.kernel.task import Task, TaskStop, ThreadGroup
-from sentry.linuxerr import EIO, ENOSYS, Errno
+from sentry.linuxerr import EINTR, EIO, ENOSYS, ETIMEDOUT, Errno
 from sentry.logs import get_logger
 from sentry.mm import MemoryManager
 from sentry.platform import StopKind, UnicornAddressSpace
+from sentry.usermem import DEFAULT_OPTS
 
 log = get_logger("sentry.kernel")
+
+ROBUST_LIST_LIMIT = 2048
+_ROBUST_HEAD = struct.Struct("<QqQ")  # next, futex_offset, list_op_pending
+_U64 = struct.Struct("<Q")
+
+# With other tasks runnable, the running task is preempted after this many
+# syscalls (at the syscall's return). Unicorn's asynchronous timer is not
+# used for time slices by default: Unicorn 2.1 can re-execute a
+# ``lock``-prefixed instruction whose store already happened when a timed
+# stop lands on it (measured: a ``lock xadd`` loop over-counts by ~0.01%
+# with 200 us slices, and mutex-counter 1000000 4 with 100 ms slices
+# corrupts its mutex and deadlocks). SAFETY_SLICE_US > 0 (environment
+# variable SENTRY_SAFETY_SLICE_US) arms such a timer anyway, for guests that
+# spin without syscalls while another task must run; a sleeper's deadline
+# always arms one (a single stop, not a periodic one).
+SYSCALL_SLICE = 64
+CLD_EXITED, CLD_KILLED = 1, 2  # si_code of SIGCHLD
+ERESTARTSYS = 512  # Linux's internal "restart if SA_RESTART"
+SAFETY_SLICE_US = int(os.environ.get("SENTRY_SAFETY_SLICE_US", "0") or 0)
 
 # A syscall handler: (task, six raw 64-bit args) -> return value. It may raise
 # an Errno (returned as -errno) or TaskStop (leave the run loop).
@@ -77,7 +130,15 @@ class Kernel:
         self.tracer = tracer
         self.tasks: dict[int, Task] = {}
         self.thread_groups: dict[int, ThreadGroup] = {}
-        self.run_queue: list[Task] = []
+        self.run_queue: deque[Task] = deque()
+        # Blocked tasks by tid, in the order they blocked.
+        self.blocked: dict[int, Task] = {}
+        # The task on the CPU and whether its run has no slice timer.
+        self.current: Task | None = None
+        self._unbounded = False
+        # [syscalls left in the running task's slice]; 0: no budget.
+        self.sched = [0]
+        self.futexes = FutexManager(self)
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
@@ -124,19 +185,23 @@ class Kernel:
         unknown = self.unknown_syscall
         internal_error = self.internal_error
         deliver = self.deliver_at_syscall_exit
+        sched = self.sched
+        preempt = self.preempt
 
         def on_syscall(nr: int, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int | None:
             h = handlers[nr] if nr < nhandlers else None
-            if h is None:
-                return unknown(task, nr)
             try:
-                ret = h(task, a0, a1, a2, a3, a4, a5)
+                ret = unknown(task, nr) if h is None else h(task, a0, a1, a2, a3, a4, a5)
             except Errno as e:
                 ret = -e.errno
             except TaskStop:
                 return None
             except Exception as exc:
                 ret = internal_error(task, nr, exc)
+            if sched[0]:
+                sched[0] -= 1
+                if not sched[0]:
+                    preempt(task)
             if task.sig_pending:
                 return deliver(task, ret)
             return ret
@@ -161,37 +226,228 @@ class Kernel:
         log.debug("internal error traceback", syscall=where, traceback=text)
         return -EIO.errno
 
-    # -- the run loop ------------------------------------------------------------
+    # -- the scheduler -------------------------------------------------------------
+
+    def add_task(self, task: Task) -> None:
+        """Register a new runnable task (clone) at the back of the queue."""
+        self.tasks[task.tid] = task
+        self.make_runnable(task)
+
+    def make_runnable(self, task: Task) -> None:
+        """Queue ``task``; if the running task has no slice timer, end its
+        run after the current syscall so the queue gets a turn."""
+        self.run_queue.append(task)
+        cur = self.current
+        if cur is not None and self._unbounded and cur is not task:
+            cast(UnicornAddressSpace, cur.mm.address_space).interrupt()
+
+    def preempt(self, task: Task) -> None:
+        """End ``task``'s run after the current syscall (to the queue's back)."""
+        cast(UnicornAddressSpace, task.mm.address_space).interrupt()
+
+    def yield_current(self) -> None:
+        """sched_yield: give the CPU to the next runnable task, if any."""
+        cur = self.current
+        if cur is not None and self.run_queue:
+            cast(UnicornAddressSpace, cur.mm.address_space).interrupt()
+
+    def block(
+        self,
+        task: Task,
+        what: str,
+        resume: Callable[[], int],
+        *,
+        deadline_ns: int | None = None,
+        timeout_result: int = -ETIMEDOUT.errno,
+        cancel: Callable[[], None] | None = None,
+        interruptible: bool = True,
+        restartable: bool = False,
+    ) -> NoReturn:
+        """Park ``task`` and leave the run loop (raises ``TaskStop``).
+
+        ``resume()`` is called by the scheduler once the task is woken
+        (``wake``) and returns the syscall's result (or raises an Errno, or
+        blocks again through this method). ``deadline_ns`` (CLOCK_MONOTONIC)
+        makes the wait time out with ``timeout_result``; ``cancel`` undoes
+        the task's registrations (wait queues, futex buckets) whenever the
+        wait ends other than through the registration itself;
+        ``interruptible`` waits end with EINTR when a signal arrives;
+        ``restartable`` ones (Linux ERESTARTSYS) are restarted instead when
+        the signal's handler has SA_RESTART or no handler runs.
+        """
+        task.blocked = True
+        task.block_what = what
+        task.resume = resume
+        task.block_deadline = deadline_ns
+        task.block_timeout_result = timeout_result
+        task.block_cancel = cancel
+        task.block_interruptible = interruptible
+        task.block_restartable = restartable
+        self.blocked[task.tid] = task
+        if interruptible and task.sig_pending:
+            self.wake(task, self._interrupted(task))
+        raise TaskStop
+
+    def wake(self, task: Task, result: int | None = None) -> None:
+        """End ``task``'s wait. With ``result`` the syscall returns it (its
+        registrations are cancelled); without, ``task.resume`` decides."""
+        if not task.blocked:
+            return
+        task.blocked = False
+        self.blocked.pop(task.tid, None)
+        if result is not None:
+            cancel = task.block_cancel
+            if cancel is not None:
+                cancel()
+            task.resume = lambda: result
+        task.block_cancel = None
+        task.block_deadline = None
+        self.make_runnable(task)
+
+    def _next_deadline(self) -> int | None:
+        best = None
+        for t in self.blocked.values():
+            d = t.block_deadline
+            if d is not None and (best is None or d < best):
+                best = d
+        return best
+
+    def _fire_timers(self, now: int) -> None:
+        for t in [t for t in self.blocked.values() if t.block_deadline is not None and t.block_deadline <= now]:
+            self.wake(t, t.block_timeout_result)
 
     def run(self) -> None:
-        """Run until no task is runnable."""
-        while self.run_queue:
-            task = self.run_queue[0]
-            if task.exited:
-                self.run_queue.pop(0)
+        """Run until no task is runnable and none can be woken."""
+        queue = self.run_queue
+        while True:
+            if self.blocked:
+                deadline = self._next_deadline()
+                if deadline is not None:
+                    now = time.monotonic_ns()
+                    if not queue and deadline > now:
+                        time.sleep((deadline - now) / 1e9)
+                        now = time.monotonic_ns()
+                    self._fire_timers(now)
+                elif not queue:
+                    self._deadlock()
+                    continue
+            if not queue:
+                return
+            task = queue.popleft()
+            if task.exited or task.blocked:
                 continue
-            self._run_task(task)
+            if task.resume is not None:
+                if not self._complete_syscall(task):
+                    continue
+            elif task.sig_pending and not self.deliver_pending(task):
+                continue
+            # Preemption: after SYSCALL_SLICE syscalls when others are
+            # runnable (deterministic, at a syscall boundary); a host timer
+            # only to meet a sleeper's deadline, or if SAFETY_SLICE_US asks.
+            self.sched[0] = SYSCALL_SLICE if queue else 0
+            timeout = 0
+            if queue:
+                timeout = SAFETY_SLICE_US
+            if self.blocked:
+                deadline = self._next_deadline()
+                if deadline is not None:
+                    left = max(1, (deadline - time.monotonic_ns()) // 1000)
+                    timeout = min(timeout, left) if timeout else left
+            self.current = task
+            self._unbounded = not queue
+            try:
+                requeue = self._run_task(task, timeout)
+            finally:
+                self.current = None
+            if task.exited or task.blocked:
+                continue
+            if requeue:
+                queue.append(task)
+            else:
+                queue.appendleft(task)
 
-    def _run_task(self, task: Task) -> None:
+    @staticmethod
+    def _interrupted(task: Task) -> int:
+        """The result of a wait a signal ends: ERESTARTSYS (handled in
+        ``_complete_syscall``) if the wait is restartable, else EINTR."""
+        return -ERESTARTSYS if task.block_restartable else -EINTR.errno
+
+    def _restart_or_eintr(self, task: Task) -> int | None:
+        """Linux ``handle_signal`` for ERESTARTSYS: EINTR if the signal
+        about to be delivered runs a handler without SA_RESTART; otherwise
+        rewind RIP onto the ``syscall`` (RAX still holds its number, the
+        hook never wrote it) and return None."""
+        ready = task.pending & ~task.signal_mask
+        if ready:
+            sig = (ready & -ready).bit_length()
+            action = task.tg.sigactions.get(sig)
+            if action is not None and action.handler not in (SIG_DFL, SIG_IGN) and not action.flags & SA_RESTART:
+                return -EINTR.errno
+        task.cpu.rip = task.cpu.rip - 2
+        return None
+
+    def _complete_syscall(self, task: Task) -> bool:
+        """Finish a woken task's syscall (``task.resume``) and deliver its
+        signals. False if the task blocked again or died."""
+        resume = task.resume
+        assert resume is not None
+        task.resume = None
+        try:
+            ret = resume()
+        except Errno as e:
+            ret = -e.errno
+        except TaskStop:
+            return False
+        except Exception as exc:
+            ret = self.internal_error(task, 0, exc)
+        if ret == -ERESTARTSYS:
+            r = self._restart_or_eintr(task)
+            if r is not None:
+                task.cpu.set_reg("rax", r & ((1 << 64) - 1))
+        else:
+            task.cpu.set_reg("rax", ret & ((1 << 64) - 1))
+        if task.sig_pending and not self.deliver_pending(task):
+            return False
+        return not task.exited
+
+    def _deadlock(self) -> None:
+        from sentry.kernel.blocking import Deadlock, report_deadlock
+
+        detail = "; ".join(f"tid {t.tid} {t.block_what}" for t in self.blocked.values())
+        exc = Deadlock(detail)
+        handler = getattr(self, "on_deadlock", None)
+        if handler is not None:
+            handler(exc)
+        else:
+            report_deadlock(self, exc)
+        for t in list(self.blocked.values()):
+            self.exit_task(t)
+
+    def _run_task(self, task: Task, timeout_us: int = 0) -> bool:
+        """One run of ``task``; True if it should go to the back of the
+        queue (its slice ended or it was asked to yield)."""
         asp = cast(UnicornAddressSpace, task.mm.address_space)
-        stop = asp.run(task.cpu, task.on_syscall)
+        stop = asp.run(task.cpu, task.on_syscall, timeout_us)
         kind = stop.kind
-        if kind is StopKind.SYSCALL_STOP or kind is StopKind.INTERRUPTED:
-            return
+        if kind is StopKind.INTERRUPTED:
+            return True
+        if kind is StopKind.SYSCALL_STOP:
+            return False
         if kind is StopKind.FAULT:
             err = task.mm.handle_user_fault(stop.addr, stop.access)
             if err is None:
-                return
+                return False
             self.force_signal(task, fault_signal_info(err, stop.addr, stop.access))
-            return
+            return False
         if kind is StopKind.EXCEPTION:
             self.force_signal(task, exception_signal_info(stop.vector, task.cpu.rip))
-            return
+            return False
         # INTERNAL_ERROR: a bug escaped a hook. Kill the guest cleanly.
         self.internal_errors.append(f"platform: {stop.exc!r}")
         log.error("internal error in the run loop", error=repr(stop.exc))
         print(f"run-guest: internal error: {stop.exc!r}", file=sys.stderr)
         self.exit_thread_group(task.tg, status=(255 << 8))
+        return False
 
     # -- exits and signals ----------------------------------------------------------
 
@@ -210,6 +466,8 @@ class Kernel:
             task.pending_info[sig] = info
         task.pending |= bit
         task.sig_pending = bool(task.pending & ~task.signal_mask) or sig == SIGKILL
+        if task.blocked and task.sig_pending and task.block_interruptible:
+            self.wake(task, self._interrupted(task))
 
     def force_signal(self, task: Task, info: SignalInfo) -> None:
         """A synchronous signal from the task's own instruction (Linux
@@ -281,12 +539,31 @@ class Kernel:
             self.exit_task(t)
 
     def exit_task(self, task: Task) -> None:
+        """End one task (Linux ``do_exit``): cancel its wait, write 0 to
+        clear_child_tid and wake one shared waiter (unless a fatal signal
+        ends the process), release robust futexes, and when it was the
+        last task of its group release the fd table and the mm."""
         if task.exited:
             return
+        tg = task.tg
+        if task.blocked:
+            task.blocked = False
+            self.blocked.pop(task.tid, None)
+            cancel = task.block_cancel
+            task.block_cancel = None
+            task.resume = None
+            if cancel is not None:
+                cancel()
+        if not tg.fatal_signal and task.mm.users > 0:
+            self._exit_robust_list(task)
+            ctid = task.clear_child_tid
+            if ctid:
+                _, err = task.mm.copy_out(ctid, b"\0\0\0\0", DEFAULT_OPTS)
+                if err is None:
+                    self.futexes.wake_key_of(task, ctid, False, 1)
         task.exited = True
         if task in self.run_queue:
             self.run_queue.remove(task)
-        tg = task.tg
         if all(t.exited for t in tg.tasks):
             if tg.exit_status is None:
                 tg.exit_status = 0
@@ -294,3 +571,51 @@ class Kernel:
             task.mm.users -= 1
             if task.mm.users == 0:
                 task.mm.release()
+            self._notify_parent(tg)
+
+    def _notify_parent(self, tg: ThreadGroup) -> None:
+        """A process ended: wake its parent's wait4 callers and send the
+        parent its exit signal (SIGCHLD, ignored by default)."""
+        parent = self.thread_groups.get(tg.parent_tgid)
+        if parent is None or parent is tg:
+            return
+        for w in list(parent.child_waiters):
+            parent.child_waiters.remove(w)
+            self.wake(w)
+        live = [x for x in parent.tasks if not x.exited]
+        if tg.exit_signal and live:
+            code = CLD_KILLED if tg.fatal_signal else CLD_EXITED
+            self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid))
+
+    def _exit_robust_list(self, task: Task) -> None:
+        """Linux ``exit_robust_list``: mark each lock the task still owns
+        FUTEX_OWNER_DIED (keeping FUTEX_WAITERS) and wake one waiter."""
+        head, _ = task.robust_list
+        if not head:
+            return
+        try:
+            nxt, off, pending = _ROBUST_HEAD.unpack(task.copy_in_bytes(head, 24))
+            off = off - (1 << 64) if off & (1 << 63) else off
+            entry, limit = nxt, ROBUST_LIST_LIMIT
+            while entry != head and entry and limit:
+                (following,) = _U64.unpack(task.copy_in_bytes(entry, 8))
+                if entry != pending:
+                    self._robust_death(task, (entry + off) & ((1 << 64) - 1))
+                entry = following
+                limit -= 1
+            if pending:
+                self._robust_death(task, (pending + off) & ((1 << 64) - 1))
+        except Errno:
+            return
+
+    def _robust_death(self, task: Task, addr: int) -> None:
+        fx = self.futexes
+        for _ in range(64):
+            val = fx.load(task, addr)
+            if val & FUTEX_TID_MASK != task.tid:
+                return
+            new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED
+            if fx.cas(task, addr, val, new) == val:
+                if val & FUTEX_WAITERS:
+                    fx.wake_key_of(task, addr, False, 1)
+                return

@@ -5,6 +5,7 @@ syscall handlers use (gVisor ``kernel/task.go``, ``task_usermem.go``).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
@@ -50,6 +51,10 @@ class ThreadGroup:
         self.exiting = False
         # Exit status as wait(2) encodes it: (code << 8) or the signal number.
         self.exit_status: int | None = None
+        self.leader_status: int | None = None  # set when the leader exit(2)s
+        self.exit_signal = 17  # SIGCHLD: sent to the parent on exit
+        self.reaped = False  # wait4 collected the exit status
+        self.child_waiters: list[Task] = []  # tasks blocked in wait4
         self.fatal_signal: int = 0
         self.fault_addr: int | None = None
         self.cwd = "/"  # the guest path of fs.cwd, kept in step by chdir
@@ -83,6 +88,16 @@ class Task:
         self.alt_stack = (0, 0, 2)  # (ss_sp, ss_size, ss_flags): SS_DISABLE
         self.signal_frames: list[tuple[int, Any]] = []  # (frame, saved CPU) per live handler
         self.exited = False
+        # Blocking (``Kernel.block``): how the parked syscall completes, and
+        # what ends the wait.
+        self.blocked = False
+        self.block_what = ""
+        self.resume: Callable[[], int] | None = None
+        self.block_deadline: int | None = None
+        self.block_timeout_result = 0
+        self.block_cancel: Callable[[], None] | None = None
+        self.block_interruptible = True
+        self.block_restartable = False
         self.comm = b""
         self.on_syscall = kernel.make_syscall_dispatcher(self)
 

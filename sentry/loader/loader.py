@@ -379,6 +379,7 @@ def load(
     md.envv_start, md.envv_end = image.env_start, image.env_end
     md.auxv = list(image.auxv)
     md.executable = shown
+    md.start_stack = image.sp
     return LoadResult(
         entry=entry,
         stack_pointer=image.sp,

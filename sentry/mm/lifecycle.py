@@ -6,6 +6,7 @@ from __future__ import annotations
 from sentry.hostarch import AccessType
 from sentry.mm.pma import without_write
 from sentry.mm.syscalls import MemoryManagerSyscalls
+from sentry.mm.vma import Vma
 
 
 class MemoryManager(MemoryManagerSyscalls):
@@ -37,6 +38,7 @@ class MemoryManager(MemoryManagerSyscalls):
         child.metadata.envv_start, child.metadata.envv_end = md.envv_start, md.envv_end
         child.metadata.auxv = list(md.auxv)
         child.metadata.executable = md.executable
+        child.metadata.start_stack = md.start_stack
         for v in self.vmas:
             if v.dont_fork or v.wipe_on_fork:
                 # pmas follow the boundaries of vmas fork treats specially.
@@ -87,29 +89,155 @@ class MemoryManager(MemoryManagerSyscalls):
                 v.mappable.dec_ref()
 
     def maps_text(self) -> str:
-        """/proc/pid/maps for this address space (gVisor ``procfs.go``)."""
-        lines = []
-        for v in self.vmas:
-            dev, ino = (0, 0)
-            name = v.name
-            if v.mappable is not None:
-                dev, ino = v.mappable.device_inode()
-                name = name or v.mappable.mapped_name()
-            major, minor = (dev >> 8) & 0xFFF, (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
-            prefix = (
-                f"{v.start:08x}-{v.end:08x} {v.real_perms}{'p' if v.private else 's'} "
-                f"{v.off if v.mappable is not None else 0:08x} {major:02x}:{minor:02x} {ino} "
-            )
-            if name:
-                prefix += " " * max(73 - len(prefix), 0) + name
-            lines.append(prefix + "\n")
-        vsys = "ffffffffff600000-ffffffffff601000 r-xp 00000000 00:00 0 "
-        lines.append(vsys + " " * (73 - len(vsys)) + "[vsyscall]\n")
+        """/proc/pid/maps for this address space: one :func:`maps_line` per
+        vma, then the ``[vsyscall]`` line Linux x86-64 always shows."""
+        lines = [maps_line(*self._vma_fields(v)) for v in self.vmas]
+        lines.append(VSYSCALL_LINE)
         return "".join(lines)
+
+    def _vma_fields(self, v: Vma) -> tuple[int, int, str, bool, int, int, int, int, str]:
+        """(start, end, rwx, private, offset, major, minor, inode, name) of ``v``."""
+        dev, ino = (0, 0)
+        name = v.name
+        if v.mappable is not None:
+            dev, ino = v.mappable.device_inode()
+            name = name or v.mappable.mapped_name()
+        major, minor = (dev >> 8) & 0xFFF, (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
+        off = v.off if v.mappable is not None else 0
+        return v.start, v.end, str(v.real_perms), v.private, off, major, minor, ino, name
+
+    def smaps_text(self) -> str:
+        """/proc/pid/smaps: each maps line followed by Linux 6.x's fields.
+
+        ``Rss`` is the part of the vma backed by pmas (what the guest has
+        touched, in 2 MiB fault windows); all of it counts as private (a
+        page shared copy-on-write with a forked child is still counted
+        once per process, Pss = Rss). Anonymous is the Rss of private
+        anonymous memory and of broken copy-on-write pages.
+        """
+        out = []
+        for v in self.vmas:
+            f = self._vma_fields(v)
+            out.append(maps_line(*f))
+            size = (v.end - v.start) >> 10
+            rss = anon = dirty = 0
+            for p in self.pmas.overlapping(v.start, v.end):
+                n = (min(p.end, v.end) - max(p.start, v.start)) >> 10
+                rss += n
+                if p.file is self.mf:
+                    anon += n if p.private else 0
+                    dirty += n
+            shared = not v.private
+            out.append(smaps_fields(size, rss, anon, dirty, shared))
+            out.append("VmFlags: " + vm_flags(v) + "\n")
+        vsys = VSYSCALL_LINE + smaps_fields(4, 0, 0, 0, False) + "VmFlags: ex \n"
+        out.append(vsys)
+        return "".join(out)
+
+    def vm_size(self) -> int:
+        """Bytes mapped (Linux ``total_vm``, /proc/pid/stat vsize)."""
+        return sum(v.end - v.start for v in self.vmas)
+
+    def rss_bytes(self) -> tuple[int, int, int]:
+        """(anonymous, file, shared memory) bytes backed by pmas (Linux's
+        RssAnon, RssFile, RssShmem)."""
+        anon = file = shmem = 0
+        for p in self.pmas:
+            n = p.end - p.start
+            if p.file is not self.mf:
+                file += n
+            elif p.private:
+                anon += n
+            else:
+                shmem += n
+        return anon, file, shmem
+
+    def vm_counts(self) -> dict[str, int]:
+        """Linux's per-kind vma sizes in bytes: ``data`` (private writable,
+        not stack), ``stack`` (grows down), ``exec`` (executable, not
+        writable, not stack), ``shared`` (shared mappings)."""
+        data = stack = exe = shared = 0
+        for v in self.vmas:
+            n = v.end - v.start
+            if v.grows_down:
+                stack += n
+            elif v.real_perms.write and v.private:
+                data += n
+            elif v.real_perms.execute and not v.real_perms.write:
+                exe += n
+            if not v.private:
+                shared += n
+        return {"data": data, "stack": stack, "exec": exe, "shared": shared}
 
     def debug_string(self) -> str:
         """vmas and pmas, one per line (for tests and the trace view)."""
         return "\n".join([repr(v) for v in self.vmas] + [repr(p) for p in self.pmas])
+
+
+
+MAPS_NAME_COLUMN = 73
+"""Linux pads the name to start at column 73 (0-based) at least:
+``seq_setwidth(m, 25 + 6 * sizeof(void *) - 1)`` then ``seq_pad(m, ' ')``."""
+
+
+def maps_line(
+    start: int, end: int, perms: str, private: bool, off: int, major: int, minor: int, ino: int, name: str
+) -> str:
+    """One /proc/pid/maps line (Linux ``show_map_vma``), newline included.
+
+    The prefix ``%08x-%08x rwxp %08x MM:mm inode `` always ends with a
+    space; with a name, spaces pad the prefix to 72 characters (if it is
+    shorter) and one more space precedes the name, so a name starts at
+    column 73 or one past a longer prefix. Newlines in names print as
+    ``\\012`` (``seq_path`` escaping).
+    """
+    prefix = f"{start:08x}-{end:08x} {perms}{'p' if private else 's'} {off:08x} {major:02x}:{minor:02x} {ino} "
+    if not name:
+        return prefix + "\n"
+    pad = " " * max(MAPS_NAME_COLUMN - 1 - len(prefix), 0)
+    return prefix + pad + " " + name.replace("\n", "\\012") + "\n"
+
+
+SMAPS_KEYS = (
+    "Size", "KernelPageSize", "MMUPageSize", "Rss", "Pss", "Pss_Dirty", "Shared_Clean",
+    "Shared_Dirty", "Private_Clean", "Private_Dirty", "Referenced", "Anonymous", "KSM",
+    "LazyFree", "AnonHugePages", "ShmemPmdMapped", "FilePmdMapped", "Shared_Hugetlb",
+    "Private_Hugetlb", "Swap", "SwapPss", "Locked",
+)
+"""The kB fields Linux 6.x prints for each smaps entry, in order."""
+
+
+def smaps_fields(size: int, rss: int, anon: int, dirty: int, shared: bool) -> str:
+    """The smaps lines after a maps line up to ``THPeligible`` (values in
+    kB; each key padded to 16 columns, ``%8lu kB``)."""
+    vals = dict.fromkeys(SMAPS_KEYS, 0)
+    vals.update(Size=size, KernelPageSize=4, MMUPageSize=4, Rss=rss, Pss=rss, Referenced=rss, Anonymous=anon)
+    vals["Pss_Dirty"] = dirty
+    clean = rss - dirty
+    if shared:
+        vals["Shared_Clean"], vals["Shared_Dirty"] = clean, dirty
+    else:
+        vals["Private_Clean"], vals["Private_Dirty"] = clean, dirty
+    text = "".join(f"{k + ':':<16}{v:8d} kB\n" for k, v in vals.items())
+    return text + "THPeligible:           0\n"
+
+
+def vm_flags(v: Vma) -> str:
+    """The smaps ``VmFlags`` mnemonics of ``v`` (Linux ``show_smap_vma_flags``
+    order: rd wr ex sh mr mw me ms gd ac), each followed by a space."""
+    r, m = v.real_perms, v.max_perms
+    flags = [
+        ("rd", r.read), ("wr", r.write), ("ex", r.execute), ("sh", not v.private),
+        ("mr", m.read), ("mw", m.write), ("me", m.execute), ("ms", not v.private and m.write),
+        ("gd", v.grows_down),
+        ("ac", v.private and r.write),
+    ]
+    return "".join(f"{name} " for name, on in flags if on)
+
+
+VSYSCALL_LINE = maps_line(0xFFFFFFFFFF600000, 0xFFFFFFFFFF601000, "--x", True, 0, 0, 0, 0, "[vsyscall]")
+"""The vsyscall page's line: execute-only (``vsyscall=xonly``, the x86-64
+default since Linux 5.x)."""
 
 
 def access_from_prot(prot: int) -> AccessType:

@@ -160,6 +160,7 @@ class Metadata:
     envv_end: int = 0
     auxv: list[tuple[int, int]] = field(default_factory=list)
     executable: str = ""
+    start_stack: int = 0  # the initial stack pointer (Linux mm->start_stack)
 
 
 @dataclass

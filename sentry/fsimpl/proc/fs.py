@@ -1,14 +1,17 @@
-"""The nodes of the minimal /proc (see the package docstring)."""
+"""The nodes of /proc (see the package docstring)."""
 
 from __future__ import annotations
 
 import os
 import weakref
+from collections.abc import Callable
 from typing import Any
 
-from sentry.abi.fcntl import S_IFLNK
-from sentry.fsimpl.kernfs import KDentry, KDir, KSymlink
-from sentry.linuxerr import ENOENT, Errno
+from sentry.abi.fcntl import S_IFLNK, S_IFREG
+from sentry.fsimpl.kernfs import KDentry, KDir, KFile, KSymlink
+from sentry.fsimpl.proc import generators as gen
+from sentry.fsimpl.proc.files import MemFile, SeqFile
+from sentry.linuxerr import EINVAL, ENOENT, Errno
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
@@ -109,49 +112,197 @@ class ProcFdDir(KDir):
         return [str(fd).encode() for fd in self._tg.fd_table.fds()]
 
 
+class ProcFile(KFile):
+    """A generated /proc/[pid] file: regular, ``size`` 0 like Linux's;
+    writable (no EROFS) when the file takes writes (comm, mem)."""
+
+    __slots__ = ("_open_fn", "_rw")
+
+    def __init__(
+        self, name: bytes, mode: int, open_fn: Callable[[int, Dentry, FSContext], FileDescription],
+        *, dev: int, rw: bool = False,
+    ) -> None:
+        super().__init__(name, S_IFREG | mode, lambda flags, d: open_fn(flags, d, None),  # type: ignore[arg-type]
+                         dev=dev, uid=os.geteuid(), gid=os.getegid())
+        self._open_fn = open_fn
+        self._rw = rw
+
+    @property
+    def writable(self) -> bool:
+        return self._rw
+
+    def open(self, flags: int, ctx: FSContext) -> FileDescription:
+        return self._open_fn(flags, self, ctx)
+
+
+_GENERATED: tuple[tuple[bytes, int, Callable[[Any, Any], bytes]], ...] = (
+    (b"auxv", 0o400, gen.auxv),
+    (b"cgroup", 0o444, gen.cgroup),
+    (b"cmdline", 0o444, gen.cmdline),
+    (b"environ", 0o400, gen.environ),
+    (b"io", 0o400, gen.io),
+    (b"limits", 0o444, gen.limits),
+    (b"maps", 0o444, gen.maps),
+    (b"mountinfo", 0o444, gen.mountinfo),
+    (b"oom_score", 0o444, gen.oom_score),
+    (b"oom_score_adj", 0o644, gen.oom_score_adj),
+    (b"smaps", 0o444, gen.smaps),
+    (b"stat", 0o444, gen.stat),
+    (b"statm", 0o444, gen.statm),
+    (b"status", 0o444, gen.status),
+)
+"""Read-only generated files of /proc/[pid] and /proc/[pid]/task/[tid]:
+(name, mode, generator(thread group, task or None))."""
+
+
+def _populate(d: KDir, tg: Any, task: Any, dev: int) -> None:
+    """Add the files and links every /proc/[pid] and /proc/[pid]/task/[tid]
+    directory has; ``task`` is None for the thread group's directory."""
+    uid, gid = os.geteuid(), os.getegid()
+    d.add(ProcFdDir(tg, dev))
+
+    for name, mode, fn in _GENERATED:
+        def factory(flags: int, dent: Dentry, ctx: FSContext,
+                    fn: Callable[[Any, Any], bytes] = fn) -> FileDescription:
+            return SeqFile(flags, dent, lambda: fn(tg, task))
+
+        d.add(ProcFile(name, mode, factory, dev=dev))
+
+    def comm_factory(flags: int, dent: Dentry, ctx: FSContext) -> FileDescription:
+        same_group = ctx is not None and ctx.owner is tg
+
+        def write(data: bytes) -> int:
+            if not same_group:
+                raise EINVAL
+            return _write_comm(tg, task, data)
+
+        return SeqFile(flags, dent, lambda: gen.comm(tg, task), write, max_write=gen.TASK_COMM_LEN - 1)
+
+    def mem_factory(flags: int, dent: Dentry, ctx: FSContext) -> FileDescription:
+        return MemFile(flags, dent, gen.mm_of(tg, task))
+
+    d.add(ProcFile(b"comm", 0o644, comm_factory, dev=dev, rw=True))
+    d.add(ProcFile(b"mem", 0o600, mem_factory, dev=dev, rw=True))
+
+    def exe(ctx: FSContext) -> bytes:
+        for t in getattr(tg, "tasks", []):
+            path = getattr(getattr(getattr(t, "mm", None), "metadata", None), "executable", None)
+            if path:
+                return str(path).encode("utf-8", "surrogateescape")
+        raise ENOENT
+
+    def cwd(ctx: FSContext) -> bytes | Dentry:
+        fs = getattr(tg, "fs", None)
+        if fs is None:
+            raise ENOENT
+        return fs.cwd
+
+    def root(ctx: FSContext) -> bytes | Dentry:
+        fs = getattr(tg, "fs", None)
+        if fs is None:
+            raise ENOENT
+        return fs.root
+
+    d.add(KSymlink(b"exe", exe, dev=dev, uid=uid, gid=gid))
+    d.add(KSymlink(b"cwd", cwd, dev=dev, uid=uid, gid=gid))
+    d.add(KSymlink(b"root", root, dev=dev, uid=uid, gid=gid))
+
+
+def _write_comm(tg: Any, task: Any, data: bytes) -> int:
+    """A write to comm (Linux ``comm_write``): the bytes up to the first
+    NUL (at most 15: the caller passes no more) become the task's name.
+    Only the thread group itself may rename (checked at open)."""
+    t = task if task is not None else gen.leader(tg)
+    if t is None:
+        raise EINVAL
+    t.comm = data.split(b"\0", 1)[0]
+    return len(data)
+
+
+class ProcThreadDir(KDir):
+    """``/proc/<tgid>/task/<tid>``: the per-thread view."""
+
+    __slots__ = ()
+
+    def __init__(self, tg: Any, task: Any, dev: int) -> None:
+        super().__init__(str(task.tid).encode(), 0o555, dev=dev, uid=os.geteuid(), gid=os.getegid())
+        _populate(self, tg, task, dev)
+
+
+class ProcTasksDir(KDir):
+    """``/proc/<tgid>/task``: one directory per live thread."""
+
+    __slots__ = ("_dirs", "_tg")
+
+    def __init__(self, tg: Any, dev: int) -> None:
+        super().__init__(b"task", 0o555, dev=dev, uid=os.geteuid(), gid=os.getegid())
+        self._tg = tg
+        self._dirs: dict[int, tuple[Any, ProcThreadDir]] = {}
+
+    def _task(self, tid: int) -> Any:
+        for t in gen.live_tasks(self._tg):
+            if t.tid == tid:
+                return t
+        return None
+
+    def get_child(self, name: bytes, ctx: FSContext) -> Dentry | None:
+        n = _name_to_int(name)
+        t = self._task(n) if n is not None else None
+        if t is None:
+            return None
+        cached = self._dirs.get(t.tid)
+        if cached is not None and cached[0] is t:
+            return cached[1]
+        d = ProcThreadDir(self._tg, t, self.dev)
+        d.parent = self
+        self._dirs[t.tid] = (t, d)
+        return d
+
+    def child_names(self, ctx: FSContext) -> list[bytes]:
+        return [str(t.tid).encode() for t in gen.live_tasks(self._tg)]
+
+
 class ProcTaskDir(KDir):
-    """``/proc/<tgid>``: fd/, exe, cwd, root."""
+    """``/proc/<tgid>``: fd/, task/, exe, cwd, root and the generated files."""
 
     __slots__ = ()
 
     def __init__(self, tg: Any, dev: int) -> None:
-        uid, gid = os.geteuid(), os.getegid()
-        super().__init__(str(tg.tgid).encode(), 0o555, dev=dev, uid=uid, gid=gid)
-        self.add(ProcFdDir(tg, dev))
+        super().__init__(str(tg.tgid).encode(), 0o555, dev=dev, uid=os.geteuid(), gid=os.getegid())
+        _populate(self, tg, None, dev)
+        self.add(ProcTasksDir(tg, dev))
 
-        def exe(ctx: FSContext) -> bytes:
-            for t in getattr(tg, "tasks", []):
-                path = getattr(getattr(getattr(t, "mm", None), "metadata", None), "executable", None)
-                if path:
-                    return str(path).encode("utf-8", "surrogateescape")
-            raise ENOENT
 
-        def cwd(ctx: FSContext) -> bytes | Dentry:
-            fs = getattr(tg, "fs", None)
-            if fs is None:
-                raise ENOENT
-            return fs.cwd
-
-        def root(ctx: FSContext) -> bytes | Dentry:
-            fs = getattr(tg, "fs", None)
-            if fs is None:
-                raise ENOENT
-            return fs.root
-
-        self.add(KSymlink(b"exe", exe, dev=dev, uid=uid, gid=gid))
-        self.add(KSymlink(b"cwd", cwd, dev=dev, uid=uid, gid=gid))
-        self.add(KSymlink(b"root", root, dev=dev, uid=uid, gid=gid))
+def _current_tid(ctx: FSContext) -> int:
+    """The calling thread's tid: the kernel's running task when it belongs
+    to the caller's thread group, else the group's first live task."""
+    tg = ctx.owner
+    tasks = gen.live_tasks(tg) if tg is not None else []
+    if not tasks:
+        return _tgid_of(ctx)
+    kernel = getattr(tasks[0], "kernel", None)
+    for attr in ("current_task", "current"):
+        cur = getattr(kernel, attr, None)
+        if cur is not None and getattr(cur, "tg", None) is tg:
+            return int(cur.tid)
+    queue = getattr(kernel, "run_queue", None) or []
+    if queue and getattr(queue[0], "tg", None) is tg:
+        return int(queue[0].tid)
+    return int(tasks[0].tid)
 
 
 class ProcRoot(KDir):
     """``/proc``: ``self`` and one directory per thread group."""
 
-    __slots__ = ("_self", "_tasks")
+    __slots__ = ("_self", "_tasks", "_thread_self")
 
     def __init__(self, dev: int = PROC_DEV) -> None:
         super().__init__(b"proc", 0o555, dev=dev)
         self._self = KSymlink(b"self", lambda ctx: str(_tgid_of(ctx)).encode(), dev=dev)
         self._self.parent = self
+        self._thread_self = KSymlink(
+            b"thread-self", lambda ctx: b"%d/task/%d" % (_tgid_of(ctx), _current_tid(ctx)), dev=dev)
+        self._thread_self.parent = self
         self._tasks: weakref.WeakKeyDictionary[Any, ProcTaskDir] = weakref.WeakKeyDictionary()
 
     def _task_dir(self, tg: Any) -> ProcTaskDir:
@@ -177,6 +328,8 @@ class ProcRoot(KDir):
     def get_child(self, name: bytes, ctx: FSContext) -> Dentry | None:
         if name == b"self":
             return self._self
+        if name == b"thread-self":
+            return self._thread_self
         n = _name_to_int(name)
         if n is None:
             return None
@@ -186,7 +339,7 @@ class ProcRoot(KDir):
         return self._task_dir(tg)
 
     def child_names(self, ctx: FSContext) -> list[bytes]:
-        return [b"self"] + [str(n).encode() for n in sorted(self._thread_groups(ctx))]
+        return [b"self", b"thread-self"] + [str(n).encode() for n in sorted(self._thread_groups(ctx))]
 
 
 def new_procfs() -> ProcRoot:

@@ -76,6 +76,7 @@ from sentry.syscalls.linux.fs_util import copy_path, fs_of, get_file, nofile_lim
 from sentry.usermem import bytes_io_sequence
 from sentry.vfs.file_description import FileDescription
 from sentry.vfs.resolve import lookup_at, open_at
+from sentry.vfs.waiter import READABLE_EVENTS
 
 _FLOCK = struct.Struct("<hh4xqqi4x")  # l_type, l_whence, l_start, l_len, l_pid
 _SENDFILE_CHUNK = 1 << 16
@@ -359,8 +360,12 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
     while done < count:
         want = min(count - done, len(buf))
         view = memoryview(buf)[:want]
+        if done and not inf.readiness(READABLE_EVENTS):
+            break  # a partial transfer returns rather than blocks
+        # Blocking before anything moved redoes the whole sendfile.
+        retry = None if done else (lambda: sys_sendfile(t, out_fd, in_fd, offset_ptr, count))
         try:
-            n = read_file(t, inf, bytes_io_sequence(view), pos if pos >= 0 else -1)
+            n = read_file(t, inf, bytes_io_sequence(view), pos if pos >= 0 else -1, retry)
         except Errno as e:
             if done:
                 break
@@ -370,7 +375,7 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
         if n == 0:
             break
         try:
-            w = write_file(t, outf, bytes_io_sequence(view[:n]), -1)
+            w = write_file(t, outf, bytes_io_sequence(view[:n]), -1, done) - done
         except Errno:
             if pos < 0 and inf.seekable:
                 inf.seek(-n, 1)

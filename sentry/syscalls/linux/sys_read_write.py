@@ -8,6 +8,9 @@ reported only when nothing moved.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from sentry.kernel.blocking import wait_for
 from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.signals import SI_KERNEL, SignalInfo
@@ -51,38 +54,42 @@ def _file(t: Task, fd: int) -> FileDescription:
     return t.tg.fd_table.get(s32(fd))
 
 
-def read_file(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
+def read_file(
+    t: Task, f: FileDescription, dst: IOSequence, offset: int, retry: Callable[[], int] | None = None
+) -> int:
     """Read from ``f`` into ``dst`` as read(2) does: EBADF unless readable;
     on a blocking description that would block (EAGAIN) with nothing read,
     wait for input (``sentry.kernel.blocking.wait_for``: host fds are
-    polled, a pipe nobody can fill is a deadlock) and retry. Returns the
+    polled, other files park the task until notified, then the read is
+    retried, or ``retry()`` completes the syscall if given). Returns the
     count, or raises the error when nothing was read."""
     if not f.readable:
         raise EBADF
     n, err = f.read(dst, offset)
     while err is EAGAIN and n == 0 and not f.nonblocking:
-        wait_for(t, f, READABLE_EVENTS, "reads")
+        wait_for(t, f, READABLE_EVENTS, "reads", retry or (lambda: read_file(t, f, dst, offset)))
         n, err = f.read(dst, offset)
     return handle_io_error(n, err)
 
 
-def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
+def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int, done: int = 0) -> int:
     """Write ``src`` to ``f`` as write(2) does: EBADF unless writable; a
     blocking description that fills up (EAGAIN) waits for room and goes on
-    with the rest, so the whole buffer is written (Linux ``pipe_write``).
-    EPIPE raises SIGPIPE first (see :func:`send_sigpipe`). Returns the
-    count, or raises the error when nothing was written."""
+    with the rest, so the whole buffer is written (Linux ``pipe_write``);
+    ``done`` counts what earlier attempts of this syscall wrote. EPIPE
+    raises SIGPIPE first (see :func:`send_sigpipe`). Returns the count, or
+    raises the error when nothing was written."""
     if not f.writable:
         raise EBADF
     n, err = f.write(src, offset)
     if err is EAGAIN and not f.nonblocking:
-        total = n
         while err is EAGAIN:
-            wait_for(t, f, WRITABLE_EVENTS, "writes")
-            src = src.drop_first(n)
+            done += n
+            rest = src.drop_first(n)
+            wait_for(t, f, WRITABLE_EVENTS, "writes", functools.partial(write_file, t, f, rest, offset, done))
+            src = rest
             n, err = f.write(src, offset)
-            total += n
-        n = total
+    n += done
     if err is EPIPE:
         send_sigpipe(t)
     return handle_io_error(n, err)

@@ -2,8 +2,10 @@
 rt_sigpending, sigaltstack (gVisor ``sys_signal.go``).
 
 Signals sent to the caller's own process become pending and are delivered
-with a real frame as the syscall returns (``sentry.kernel.signals``). There
-is one process per kernel until fork arrives, so other pids are ESRCH.
+with a real frame as the syscall returns (``sentry.kernel.signals``);
+tkill/tgkill reach any thread of the kernel; kill reaches any process
+(a negative pid names the process, not a group: no process groups yet;
+-1 means the caller's own process only).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sentry.kernel.signals import (
     sigreturn,
 )
 from sentry.kernel.task import SigAction, Task, TaskStop
-from sentry.linuxerr import EINVAL, ENOMEM, EPERM, ESRCH, Errno
+from sentry.linuxerr import EINTR, EINVAL, ENOMEM, EPERM, ESRCH, Errno
 from sentry.syscalls.linux.args import s32
 
 SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
@@ -40,9 +42,9 @@ def _check_sig(sig: int) -> int:
     return sig
 
 
-def _send(t: Task, sig: int, code: int) -> int:
+def _send(t: Task, target: Task, sig: int, code: int) -> int:
     if sig:
-        t.kernel.send_signal(t, SignalInfo(sig, code=code, pid=t.tg.tgid, uid=os.getuid()))
+        t.kernel.send_signal(target, SignalInfo(sig, code=code, pid=t.tg.tgid, uid=os.getuid()))
     return 0
 
 
@@ -50,8 +52,27 @@ def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
     sig = _check_sig(sig)
     pid = s32(pid)
     if pid in (0, -1, t.tg.tgid, -t.tg.tgid):
-        return _send(t, sig, SI_USER)
-    raise ESRCH
+        tg = t.tg
+    else:
+        other_tg = t.kernel.thread_groups.get(abs(pid))
+        if other_tg is None or all(x.exited for x in other_tg.tasks):
+            raise ESRCH
+        tg = other_tg
+    live = [x for x in tg.tasks if not x.exited]
+    target = t if t in live else live[0]
+    if sig and target.signal_mask & (1 << (sig - 1)):
+        for other in live:
+            if not other.signal_mask & (1 << (sig - 1)):
+                target = other
+                break
+    return _send(t, target, sig, SI_USER)
+
+
+def _thread(t: Task, tid: int, tgid: int | None) -> Task:
+    target = t.kernel.tasks.get(tid)
+    if target is None or target.exited or (tgid is not None and target.tg.tgid != tgid):
+        raise ESRCH
+    return target
 
 
 def sys_tkill(t: Task, tid: int, sig: int, *_: int) -> int:
@@ -59,9 +80,7 @@ def sys_tkill(t: Task, tid: int, sig: int, *_: int) -> int:
     if tid <= 0:
         raise EINVAL
     sig = _check_sig(sig)
-    if tid != t.tid:
-        raise ESRCH
-    return _send(t, sig, SI_TKILL)
+    return _send(t, _thread(t, tid, None), sig, SI_TKILL)
 
 
 def sys_tgkill(t: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
@@ -69,9 +88,7 @@ def sys_tgkill(t: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
     if tgid <= 0 or tid <= 0:
         raise EINVAL
     sig = _check_sig(sig)
-    if tgid != t.tg.tgid or tid != t.tid:
-        raise ESRCH
-    return _send(t, sig, SI_TKILL)
+    return _send(t, _thread(t, tid, tgid), sig, SI_TKILL)
 
 
 def sys_rt_sigaction(t: Task, sig: int, act: int, oldact: int, sigsetsize: int, *_: int) -> int:
@@ -165,7 +182,13 @@ def sys_sigaltstack(t: Task, ss: int, old_ss: int, *_: int) -> int:
     return 0
 
 
+def sys_pause(t: Task, *_: int) -> int:
+    """Sleep until a signal is delivered; then EINTR."""
+    t.kernel.block(t, "pauses", lambda: -EINTR.errno)
+
+
 def register(table: SyscallTable) -> None:
+    table.register(34, "pause", sys_pause)
     table.register(13, "rt_sigaction", sys_rt_sigaction)
     table.register(14, "rt_sigprocmask", sys_rt_sigprocmask)
     table.register(15, "rt_sigreturn", sys_rt_sigreturn)

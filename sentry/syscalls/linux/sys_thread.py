@@ -7,20 +7,211 @@ import os
 import struct
 
 from sentry.kernel.kernel import SyscallTable
-from sentry.kernel.task import Task, TaskStop
-from sentry.linuxerr import EBUSY, EFAULT, EINVAL, EPERM
+from sentry.kernel.task import SigAction, Task, TaskStop, ThreadGroup
+from sentry.linuxerr import E2BIG, EBUSY, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM
 from sentry.syscalls.linux.args import s32
+from sentry.usermem import DEFAULT_OPTS
 
 ARCH_SET_GS, ARCH_SET_FS, ARCH_GET_FS, ARCH_GET_GS = 0x1001, 0x1002, 0x1003, 0x1004
-_ROBUST_LIST_HEAD_SIZE = 24
 _CANONICAL_LIMIT = 1 << 47
 
 
+CSIGNAL = 0xFF
+CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND = 0x100, 0x200, 0x400, 0x800
+CLONE_PIDFD, CLONE_PTRACE, CLONE_VFORK, CLONE_PARENT = 0x1000, 0x2000, 0x4000, 0x8000
+CLONE_THREAD, CLONE_NEWNS, CLONE_SYSVSEM, CLONE_SETTLS = 0x10000, 0x20000, 0x40000, 0x80000
+CLONE_PARENT_SETTID, CLONE_CHILD_CLEARTID, CLONE_DETACHED = 0x100000, 0x200000, 0x400000
+CLONE_UNTRACED, CLONE_CHILD_SETTID, CLONE_NEWCGROUP = 0x800000, 0x1000000, 0x2000000
+CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID = 0x4000000, 0x8000000, 0x10000000, 0x20000000
+CLONE_NEWNET, CLONE_IO = 0x40000000, 0x80000000
+CLONE_CLEAR_SIGHAND, CLONE_INTO_CGROUP = 0x100000000, 0x200000000
+_NAMESPACES = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET
+_CLONE_ARGS = struct.Struct("<11Q")  # struct clone_args, CLONE_ARGS_SIZE_VER2
+_CLONE_ARGS_SIZE_VER0 = 64
+
+
+def do_clone(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: int, tls: int, *, clone3: bool = False) -> int:
+    """Linux ``kernel_clone``/``copy_process`` for new threads.
+
+    Validation follows Linux's order (all EINVAL): PIDFD with
+    PARENT_SETTID (legacy clone) or DETACHED; NEWNS or NEWUSER with FS;
+    THREAD without SIGHAND; SIGHAND without VM; SIGHAND with CLEAR_SIGHAND;
+    THREAD with NEWUSER or NEWPID. Namespaces then need privileges the
+    guest lacks (EPERM). Only threads (CLONE_THREAD, which here implies
+    a shared fd table and fs context) are implemented; fork and vfork
+    return ENOSYS. The child resumes after the syscall with RAX = 0, on
+    ``stack`` if non-zero, with FS base ``tls`` under CLONE_SETTLS.
+    Returns the new tid.
+    """
+    if flags & CLONE_PIDFD and (flags & CLONE_DETACHED or (not clone3 and flags & CLONE_PARENT_SETTID)):
+        raise EINVAL
+    if flags & (CLONE_NEWNS | CLONE_FS) == CLONE_NEWNS | CLONE_FS:
+        raise EINVAL
+    if flags & (CLONE_NEWUSER | CLONE_FS) == CLONE_NEWUSER | CLONE_FS:
+        raise EINVAL
+    if flags & CLONE_THREAD and not flags & CLONE_SIGHAND:
+        raise EINVAL
+    if flags & CLONE_SIGHAND and not flags & CLONE_VM:
+        raise EINVAL
+    if flags & CLONE_SIGHAND and flags & CLONE_CLEAR_SIGHAND:
+        raise EINVAL
+    if flags & CLONE_THREAD and flags & (CLONE_NEWUSER | CLONE_NEWPID):
+        raise EINVAL
+    if flags & _NAMESPACES:
+        raise EPERM
+    if flags & (CLONE_PIDFD | CLONE_VFORK):
+        raise ENOSYS
+    if flags & CLONE_SETTLS and tls >= _CANONICAL_LIMIT:
+        raise EPERM
+    if not flags & CLONE_THREAD:
+        if flags & (CLONE_VM | CLONE_FILES | CLONE_FS | CLONE_PARENT):
+            raise ENOSYS  # processes sharing memory or tables: not yet
+        return _fork(t, flags, exit_signal, stack, ptid, ctid, tls)
+    k = t.kernel
+    cpu = t.cpu.clone()
+    regs = {"rax": 0}
+    if stack:
+        regs["rsp"] = stack
+    cpu.set_regs(regs)
+    if flags & CLONE_SETTLS:
+        cpu.fs_base = tls
+    tid = k.allocate_tid()
+    nt = Task(k, tid, t.tg, t.mm, cpu)
+    nt.signal_mask = t.signal_mask
+    nt.comm = t.comm
+    t.tg.tasks.append(nt)
+    if flags & CLONE_CHILD_CLEARTID:
+        nt.clear_child_tid = ctid
+    tid_bytes = struct.pack("<i", tid)
+    if flags & CLONE_CHILD_SETTID:
+        t.mm.copy_out(ctid, tid_bytes, DEFAULT_OPTS)
+    if flags & CLONE_PARENT_SETTID:
+        t.mm.copy_out(ptid, tid_bytes, DEFAULT_OPTS)
+    k.add_task(nt)
+    return tid
+
+
+def _fork(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: int, tls: int) -> int:
+    """A new process (fork, or clone without CLONE_VM): a copy-on-write
+    copy of the mm, a copy of the fd table, fs context and signal
+    actions; one task resuming after the syscall with RAX 0. The robust
+    list is not inherited (Linux). Returns the child's pid."""
+    k = t.kernel
+    parent = t.tg
+    mm = t.mm.fork()
+    cpu = t.cpu.clone(mm.address_space)
+    regs = {"rax": 0}
+    if stack:
+        regs["rsp"] = stack
+    cpu.set_regs(regs)
+    if flags & CLONE_SETTLS:
+        cpu.fs_base = tls
+    tid = k.allocate_tid()
+    tg = ThreadGroup(tid, parent.fd_table.fork(), parent.tgid)
+    tg.exit_signal = exit_signal
+    tg.sigactions = {sig: SigAction(a.handler, a.flags, a.restorer, a.mask) for sig, a in parent.sigactions.items()}
+    tg.cwd, tg.umask, tg.rlimits = parent.cwd, parent.umask, dict(parent.rlimits)
+    if parent.fs is not None:
+        tg.fs = parent.fs.fork(tg)
+    nt = Task(k, tid, tg, mm, cpu)
+    nt.signal_mask = t.signal_mask
+    nt.comm = t.comm
+    nt.alt_stack = t.alt_stack
+    nt.rseq = t.rseq
+    tg.tasks.append(nt)
+    k.thread_groups[tid] = tg
+    if flags & CLONE_CHILD_CLEARTID:
+        nt.clear_child_tid = ctid
+    tid_bytes = struct.pack("<i", tid)
+    if flags & CLONE_CHILD_SETTID:
+        mm.copy_out(ctid, tid_bytes, DEFAULT_OPTS)
+    if flags & CLONE_PARENT_SETTID:
+        t.mm.copy_out(ptid, tid_bytes, DEFAULT_OPTS)
+    k.add_task(nt)
+    return tid
+
+
+def sys_fork(t: Task, *_: int) -> int:
+    return _fork(t, 0, 17, 0, 0, 0, 0)
+
+
+WNOHANG, WUNTRACED, WCONTINUED = 1, 2, 8
+__WALL, __WCLONE, __WNOTHREAD = 0x40000000, 0x80000000, 0x20000000
+
+
+def sys_wait4(t: Task, pid: int, wstatus: int, options: int, rusage: int, *_: int) -> int:
+    """wait4: reap an exited child process (pid > 0: that one; otherwise
+    any: process groups are not modelled). ECHILD without children, 0 with
+    WNOHANG while none has exited, else block until one exits. Stopped and
+    continued children are not reported (no job control)."""
+    pid = s32(pid)
+    options &= 0xFFFFFFFF
+    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD):
+        raise EINVAL
+    k = t.kernel
+    children = [
+        tg for tg in k.thread_groups.values() if tg.parent_tgid == t.tg.tgid and tg is not t.tg and not tg.reaped
+    ]
+    if pid > 0:
+        children = [tg for tg in children if tg.tgid == pid]
+    if not children:
+        raise ECHILD
+    for tg in children:
+        if tg.exit_status is not None and all(x.exited for x in tg.tasks):
+            if wstatus:
+                t.copy_out_bytes(wstatus, struct.pack("<i", tg.exit_status))
+            if rusage:
+                t.copy_out_bytes(rusage, bytes(144))
+            tg.reaped = True
+            k.thread_groups.pop(tg.tgid, None)
+            return tg.tgid
+    if options & WNOHANG:
+        return 0
+    waiters = t.tg.child_waiters
+    waiters.append(t)
+
+    def cancel() -> None:
+        if t in waiters:
+            waiters.remove(t)
+
+    k.block(t, "waits", lambda: sys_wait4(t, pid, wstatus, options, rusage), cancel=cancel, restartable=True)
+
+
+def sys_clone(t: Task, flags: int, stack: int, ptid: int, ctid: int, tls: int, *_: int) -> int:
+    """clone(flags, stack, parent_tid, child_tid, tls) (x86-64 order);
+    the low byte of ``flags`` is the exit signal."""
+    flags &= 0xFFFFFFFF
+    return do_clone(t, flags & ~CSIGNAL, flags & CSIGNAL, stack, ptid, ctid, tls)
+
+
+def sys_clone3(t: Task, uargs: int, size: int, *_: int) -> int:
+    """clone3(struct clone_args *, size): E2BIG above a page, EINVAL below
+    CLONE_ARGS_SIZE_VER0; the child's stack is ``stack + stack_size``."""
+    if size > 4096:
+        raise E2BIG
+    if size < _CLONE_ARGS_SIZE_VER0:
+        raise EINVAL
+    raw = t.copy_in_bytes(uargs, min(size, _CLONE_ARGS.size)).ljust(_CLONE_ARGS.size, b"\0")
+    if size > _CLONE_ARGS.size and any(t.copy_in_bytes(uargs + _CLONE_ARGS.size, size - _CLONE_ARGS.size)):
+        raise E2BIG
+    flags, _pidfd, ctid, ptid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, _cg = _CLONE_ARGS.unpack(raw)
+    if exit_signal > 64 or set_tid_size or set_tid or flags & CLONE_DETACHED:
+        raise EINVAL
+    if (stack == 0) != (stack_size == 0):
+        raise EINVAL
+    sp = stack + stack_size if stack else 0
+    return do_clone(t, flags, exit_signal, sp, ptid, ctid, tls, clone3=True)
+
+
 def sys_exit(t: Task, status: int, *_: int) -> int:
-    """End the calling thread; the process ends with its last thread."""
+    """End the calling thread; the process ends with its last thread, with
+    the status the leader exited with (Linux reports the leader's)."""
     tg = t.tg
+    code = (status & 0xFF) << 8
+    if t.tid == tg.tgid:
+        tg.leader_status = code
     if len([x for x in tg.tasks if not x.exited]) == 1 and tg.exit_status is None:
-        tg.exit_status = (status & 0xFF) << 8
+        tg.exit_status = tg.leader_status if tg.leader_status is not None else code
     t.kernel.exit_task(t)
     raise TaskStop
 
@@ -33,13 +224,6 @@ def sys_exit_group(t: Task, status: int, *_: int) -> int:
 def sys_set_tid_address(t: Task, tidptr: int, *_: int) -> int:
     t.clear_child_tid = tidptr
     return t.tid
-
-
-def sys_set_robust_list(t: Task, head: int, length: int, *_: int) -> int:
-    if length != _ROBUST_LIST_HEAD_SIZE:
-        raise EINVAL
-    t.robust_list = (head, length)
-    return 0
 
 
 def sys_arch_prctl(t: Task, code: int, addr: int, *_: int) -> int:
@@ -78,6 +262,8 @@ def sys_sched_getaffinity(t: Task, pid: int, size: int, mask: int, *_: int) -> i
 
 
 def sys_sched_yield(t: Task, *_: int) -> int:
+    """Give the CPU to the next runnable task, if any."""
+    t.kernel.yield_current()
     return 0
 
 
@@ -141,7 +327,10 @@ def register(table: SyscallTable) -> None:
     table.register(204, "sched_getaffinity", sys_sched_getaffinity)
     table.register(218, "set_tid_address", sys_set_tid_address)
     table.register(231, "exit_group", sys_exit_group)
-    table.register(273, "set_robust_list", sys_set_robust_list)
+    table.register(56, "clone", sys_clone)
+    table.register(57, "fork", sys_fork)
+    table.register(61, "wait4", sys_wait4)
+    table.register(435, "clone3", sys_clone3)
     table.register(309, "getcpu", sys_getcpu)
     table.register(334, "rseq", sys_rseq)
 

@@ -1,5 +1,5 @@
 """Clocks and sleeps (gVisor ``sys_time.go``). Clocks read the host's;
-sleeps block only the calling task (a single-task kernel just sleeps)."""
+sleeps park only the calling task (a timer for the scheduler)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL
 from sentry.syscalls.linux.args import s32, s64
+from sentry.usermem import DEFAULT_OPTS
 
 _TIMESPEC = struct.Struct("<qq")
 # Linux clock ids the host can read directly.
@@ -63,14 +64,25 @@ def _read_timespec(t: Task, addr: int) -> int:
     return sec * _NSEC + nsec
 
 
-def _sleep(ns: int) -> None:
-    if ns > 0:
-        time.sleep(ns / _NSEC)
+def _sleep(t: Task, ns: int, rem: int = 0) -> int:
+    """Block ``t`` for ``ns`` (a timer for the scheduler). A signal ends
+    the sleep early with EINTR and, if ``rem`` is non-zero, the time left
+    written there (Linux ``hrtimer_nanosleep``; an unwritable ``rem`` is
+    ignored here, Linux reports EFAULT)."""
+    if ns <= 0:
+        return 0
+    deadline = time.monotonic_ns() + ns
+
+    def cancel() -> None:
+        left = deadline - time.monotonic_ns()
+        if rem and left > 0:
+            t.mm.copy_out(rem, _TIMESPEC.pack(left // _NSEC, left % _NSEC), DEFAULT_OPTS)
+
+    t.kernel.block(t, "sleeps", lambda: 0, deadline_ns=deadline, timeout_result=0, cancel=cancel)
 
 
 def sys_nanosleep(t: Task, req: int, rem: int, *_: int) -> int:
-    _sleep(_read_timespec(t, req))
-    return 0
+    return _sleep(t, _read_timespec(t, req), rem)
 
 
 def sys_clock_nanosleep(t: Task, clock: int, flags: int, req: int, rem: int, *_: int) -> int:
@@ -79,9 +91,8 @@ def sys_clock_nanosleep(t: Task, clock: int, flags: int, req: int, rem: int, *_:
         raise EINVAL
     ns = _read_timespec(t, req)
     if s64(flags) & TIMER_ABSTIME:
-        ns -= time.clock_gettime_ns(c)
-    _sleep(ns)
-    return 0
+        return _sleep(t, ns - time.clock_gettime_ns(c))
+    return _sleep(t, ns, rem)
 
 
 def register(table: SyscallTable) -> None:

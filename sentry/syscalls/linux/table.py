@@ -14,10 +14,12 @@ _FAMILIES = tuple(
     for name in (
         "sys_dir",
         "sys_file",
+        "sys_futex",
         "sys_identity",
         "sys_misc",
         "sys_mmap",
         "sys_pipe",
+        "sys_prctl",
         "sys_read_write",
         "sys_signal",
         "sys_stat",
@@ -44,8 +46,8 @@ def _name_unimplemented(table: SyscallTable) -> None:
 
 UNIMPLEMENTED_NAMES = {
     2: "open", 4: "stat", 6: "lstat", 7: "poll", 8: "lseek", 21: "access", 22: "pipe",
-    23: "select", 32: "dup", 33: "dup2", 41: "socket", 56: "clone", 57: "fork", 58: "vfork",
-    59: "execve", 61: "wait4", 62: "kill", 72: "fcntl", 157: "prctl", 202: "futex",
+    23: "select", 32: "dup", 33: "dup2", 41: "socket", 58: "vfork",
+    59: "execve", 62: "kill", 72: "fcntl", 157: "prctl", 202: "futex",
     217: "getdents64", 257: "openat", 302: "prlimit64", 332: "statx",
     435: "clone3", 439: "faccessat2",
 }
