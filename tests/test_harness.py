@@ -249,3 +249,19 @@ def test_status_helpers() -> None:
     assert describe_status(132) == "132 (SIGILL)"
     assert describe_status(0) == "0"
     assert describe_status(None) == "timed out"
+
+
+def test_timeout_kills_the_whole_runner_tree(tmp_path: Path) -> None:
+    """A runner that hangs (with a child of its own) is killed entirely."""
+    import subprocess
+    import time
+
+    marker = tmp_path / "child-alive"
+    script = tmp_path / "hang.sh"
+    script.write_text(f'#!/bin/sh\n(sleep 37.25; touch "{marker}") &\nsleep 37.25\n')
+    script.chmod(0o755)
+    c = compare(HELLO, [], toolchain="musl", runner=[str(script)], sentry_timeout=1)
+    assert c.sentry.status is None and not c.agree
+    time.sleep(0.2)
+    left = subprocess.run(["pgrep", "-f", "sleep 37.25"], capture_output=True, text=True)
+    assert left.stdout == "", f"processes left behind: {left.stdout}"

@@ -36,6 +36,7 @@ environment, so both sides see the same variables in the same order.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno as errno_mod
 import os
@@ -318,22 +319,25 @@ def _run(
     ignore: Iterable[str],
 ) -> RunResult:
     try:
-        proc = subprocess.run(
+        # A session of its own, so a timeout kills the whole tree (strace,
+        # a wrapper runner, guest children), never leaving a stray process.
+        proc = subprocess.Popen(
             argv,
-            input=stdin if stdin is not None else None,
-            stdin=subprocess.DEVNULL if stdin is None else None,
-            capture_output=True,
+            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=dict(env),
             cwd=cwd,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
-        status: int | None = shell_status(proc.returncode)
-        out, err = proc.stdout, proc.stderr
-    except subprocess.TimeoutExpired as e:
-        status = None
-        out = e.stdout if isinstance(e.stdout, bytes) else b""
-        err = e.stderr if isinstance(e.stderr, bytes) else b""
+        try:
+            out, err = proc.communicate(stdin, timeout=timeout)
+            status: int | None = shell_status(proc.returncode)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            status = None
     except OSError as e:
         raise HarnessError(f"cannot run {argv[0]}: {e}") from e
     trace = syscalls = None
