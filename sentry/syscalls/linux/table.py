@@ -13,6 +13,7 @@ _FAMILIES = tuple(
     import_module(f"{__package__}.{name}")
     for name in (
         "sys_dir",
+        "sys_exec",
         "sys_file",
         "sys_futex",
         "sys_identity",

@@ -1,0 +1,143 @@
+"""execve and execveat (Linux ``fs/exec.c``; gVisor ``sys_thread.go:Execve``).
+
+The program is resolved through the guest's file system (so ``--root`` and
+its sandbox apply) and loaded into a fresh MemoryManager; only when loading
+succeeded does the process give up its old image (Linux's "point of no
+return"): other threads end, close-on-exec fds close, handled signals revert
+to their default action (ignored ones stay ignored), the alternate signal
+stack, robust list and rseq registration are dropped, ``clear_child_tid``
+is written and woken as on exit, and ``comm`` becomes the file's basename.
+A failed execve returns its error with the old image untouched.
+"""
+
+from __future__ import annotations
+
+import struct
+
+from sentry.kernel.kernel import SyscallTable
+from sentry.kernel.task import Task, TaskStop
+from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
+from sentry.loader import LoadError, load
+from sentry.platform import UnicornAddressSpace
+from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.fs_util import copy_path, fs_of, start_of
+from sentry.usermem import DEFAULT_OPTS
+from sentry.vfs.file_description import O_RDONLY
+from sentry.vfs.resolve import check_access, lookup_at, open_at
+
+MAX_ARG_STRLEN = 32 * 4096  # Linux: one argument or environment string
+MAX_ARG_STRINGS = 0x7FFFFFFF
+_X_OK = 1
+AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = 0x1000, 0x100
+
+
+def copy_in_vector(t: Task, addr: int) -> list[bytes]:
+    """A NULL-terminated array of string pointers (argv or envp). A NULL
+    array is empty, as Linux allows. EFAULT for unreadable memory, E2BIG
+    for a string over MAX_ARG_STRLEN."""
+    out: list[bytes] = []
+    if addr == 0:
+        return out
+    while True:
+        (ptr,) = struct.unpack("<Q", t.copy_in_bytes(addr + 8 * len(out), 8))
+        if ptr == 0:
+            return out
+        if len(out) >= MAX_ARG_STRINGS:
+            raise E2BIG
+        try:
+            out.append(t.copy_in_string(ptr, MAX_ARG_STRLEN))
+        except Errno as e:
+            if e is ENAMETOOLONG:
+                raise E2BIG from None
+            raise
+
+
+def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int, flags: int) -> int:
+    if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
+        raise EINVAL
+    path = copy_path(t, pathname, allow_empty=bool(flags & AT_EMPTY_PATH))
+    argv = copy_in_vector(t, argv_addr)
+    envv = copy_in_vector(t, envp_addr)
+    fs = fs_of(t)
+    if path:
+        start = start_of(t, fs, dirfd, path)
+        d = lookup_at(fs, start, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    else:  # execveat(fd, "", ..., AT_EMPTY_PATH)
+        opened = t.tg.fd_table.get(s32(dirfd))
+        if opened.dentry is None:
+            raise EACCES
+        d = opened.dentry
+    if d.is_dir():
+        raise EACCES
+    check_access(d, _X_OK, True)
+    f = open_at(fs, start, path, O_RDONLY, 0, 0) if path else t.tg.fd_table.get(s32(dirfd))
+    if not path:
+        f.inc_ref()
+    host_fd = getattr(f, "host_fd", None)
+    guest_name = fs.path_of(d).decode("utf-8", "surrogateescape")
+    kernel = t.kernel
+    mm = kernel.new_memory_manager()
+    try:
+        if host_fd is None:
+            raise EACCES  # not a regular host file (e.g. /proc, /dev)
+        image = load(mm, f"/proc/self/fd/{host_fd}", argv, envv, execfn=path, name=guest_name)
+    except LoadError as e:
+        mm.release()
+        raise e.errno from None
+    except BaseException:
+        mm.release()
+        raise
+    finally:
+        f.dec_ref()
+    _point_of_no_return(t, mm, image.entry, image.stack_pointer, guest_name)
+    raise TaskStop
+
+
+def _point_of_no_return(t: Task, mm: object, entry: int, sp: int, name: str) -> None:
+    """Replace the process image (Linux ``begin_new_exec``)."""
+    from sentry.mm import MemoryManager
+
+    assert isinstance(mm, MemoryManager)
+    kernel = t.kernel
+    tg = t.tg
+    for other in list(tg.tasks):
+        if other is not t and not other.exited:
+            kernel.exit_task(other)
+    if t.clear_child_tid:
+        # mm_release: the old image's clear_child_tid is zeroed and woken.
+        _, err = t.mm.copy_out(t.clear_child_tid, b"\0\0\0\0", DEFAULT_OPTS)
+        if err is None:
+            kernel.futexes.wake_key_of(t, t.clear_child_tid, False, 1)
+        t.clear_child_tid = 0
+    old = t.mm
+    t.mm = mm
+    cpu = mm.address_space
+    assert isinstance(cpu, UnicornAddressSpace)
+    t.cpu = cpu.new_context()
+    t.cpu.rip = entry
+    t.cpu.rsp = sp
+    old.users -= 1
+    if old.users == 0:
+        old.release()
+    tg.fd_table.close_on_exec()
+    for sig, action in list(tg.sigactions.items()):
+        if action.handler not in (0, 1):
+            del tg.sigactions[sig]
+    t.alt_stack = (0, 0, 2)
+    t.signal_frames.clear()
+    t.robust_list = (0, 0)
+    t.rseq = (0, 0, 0)
+    t.comm = name.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")[:15]
+
+
+def sys_execve(t: Task, pathname: int, argv: int, envp: int, *_: int) -> int:
+    return do_execve(t, -100, pathname, argv, envp, 0)
+
+
+def sys_execveat(t: Task, dirfd: int, pathname: int, argv: int, envp: int, flags: int, *_: int) -> int:
+    return do_execve(t, dirfd, pathname, argv, envp, s32(flags))
+
+
+def register(table: SyscallTable) -> None:
+    table.register(59, "execve", sys_execve)
+    table.register(322, "execveat", sys_execveat)
