@@ -60,6 +60,11 @@ BUSYBOX_CASES = [
     ["seq", "1", "5"],
     ["printf", "%s-%d\\n", "x", "42"],
     ["expr", "2", "+", "3"],
+    # The shell forks and execs the applets (/proc/self/exe), with pipes between them.
+    ["sh", "-c", "echo hello world | tr a-z A-Z | wc -c"],
+    ["sh", "-c", "for i in 1 2 3; do echo $i; done | sort -r | head -n 2"],
+    ["sh", "-c", "false || echo recovered; exit 3"],
+    ["sh", "-c", "x=$(echo sub); echo got $x"],
 ]
 
 
