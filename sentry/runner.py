@@ -149,7 +149,20 @@ def run_program(
     _setup_fs(task.tg, root, kernel.mf)
     if strace_out is not None:
         strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
-    kernel.run()
+    try:
+        kernel.run()
+    except KeyboardInterrupt:
+        print("run-guest: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # a sentry bug outside a syscall handler
+        import traceback
+
+        from sentry.logs import get_logger
+
+        get_logger("sentry.runner").debug("internal error traceback", traceback="".join(traceback.format_exception(exc)))
+        print(f"run-guest: internal error: {exc!r} (rerun with --log-level debug for the traceback)",
+              file=sys.stderr)
+        return 70  # EX_SOFTWARE
     if stats_out is not None:
         _write_stats(stats_out, kernel, mm)
     tg = task.tg

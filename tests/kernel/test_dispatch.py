@@ -61,3 +61,24 @@ def test_internal_error_returns_eio() -> None:
 
     assert k.internal_error(_T(), 1, ValueError("x")) == -EIO.errno  # type: ignore[arg-type]
     assert k.internal_errors == ["syscall_1: ValueError('x')"]
+
+
+def test_bug_outside_a_handler_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A Python error in the fault path (not a syscall handler) ends the run
+    with one line on stderr and EX_SOFTWARE, never a traceback."""
+    from sentry.mm import MemoryManager
+
+    def broken(self: object, addr: int, at: object) -> None:
+        raise RuntimeError("bug in the fault path")
+
+    monkeypatch.setattr(MemoryManager, "handle_user_fault", broken)
+    status = runner.run_program(str(guest("hello-musl")), ["hello"], {"PATH": "/bin"})
+    _, err = capfd.readouterr()
+    assert status == 70
+    assert "Traceback" not in err
+    assert err.strip().splitlines() == [
+        "run-guest: internal error: RuntimeError('bug in the fault path') "
+        "(rerun with --log-level debug for the traceback)"
+    ]
