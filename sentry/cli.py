@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if categories:
         from sentry.tracing import TRACE
 
+        if "mm" in categories:
+            categories.append("platform")  # the memory path includes what Unicorn maps
         try:
             TRACE.enable(*categories)
         except ValueError as e:

@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, cast
 
-from sentry.abi.signals import SIGKILL, SIGSEGV
+from sentry.abi.signals import SIGKILL, SIGSEGV, signal_name
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexManager
 from sentry.kernel.signals import (
@@ -66,10 +66,11 @@ from sentry.kernel.signals import (
     setup_frame,
 )
 from sentry.kernel.task import Task, TaskStop, ThreadGroup
-from sentry.linuxerr import EINTR, EIO, ENOSYS, ETIMEDOUT, Errno
+from sentry.linuxerr import EINTR, EIO, ENOSYS, EPERM, ETIMEDOUT, Errno
 from sentry.logs import get_logger
 from sentry.mm import MemoryManager
 from sentry.platform import StopKind, UnicornAddressSpace
+from sentry.tracing import TRACE
 from sentry.usermem import DEFAULT_OPTS
 
 log = get_logger("sentry.kernel")
@@ -437,7 +438,13 @@ class Kernel:
             err = task.mm.handle_user_fault(stop.addr, stop.access)
             if err is None:
                 return False
-            self.force_signal(task, fault_signal_info(err, stop.addr, stop.access))
+            info = fault_signal_info(err, stop.addr, stop.access)
+            if TRACE.mm:
+                why = "beyond end of file" if info.signo == 7 else (
+                    "the vma forbids this access" if err is EPERM else "no vma covers the address")
+                log.debug("fault becomes a signal", addr=hex(stop.addr), access=str(stop.access),
+                          signal=signal_name(info.signo), code=info.code, reason=why)
+            self.force_signal(task, info)
             return False
         if kind is StopKind.EXCEPTION:
             self.force_signal(task, exception_signal_info(stop.vector, task.cpu.rip))

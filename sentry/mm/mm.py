@@ -407,7 +407,28 @@ class MemoryManagerCore:
             if perms.superset_of(at):
                 pa = _page_down(addr)
                 view = p.file.map_internal(p.file_range_of(pa, _page_up(end)), ANY_ACCESS)
+                if TRACE.mm:
+                    self._trace_io(addr, end, at, end, None)
                 return [view[addr - pa : end - pa]], end, None
+        views, good, err = self._io_views_slow(addr, end, at, ignore_permissions)
+        if TRACE.mm:
+            self._trace_io(addr, end, at, good, err)
+        return views, good, err
+
+    def _trace_io(self, addr: int, end: int, at: AccessType, good: int, err: Exception | None) -> None:
+        """The teaching view of one copy: the range, then each vma and pma
+        it crosses and the backing memory (file and offset) it lands in."""
+        steps = []
+        for v in self.vmas.overlapping(addr, max(good, addr + 1)):
+            steps.append(f"vma {v!r}")
+        for p in self.pmas.overlapping(addr, good):
+            a, b = max(p.start, addr), min(p.end, good)
+            steps.append(f"pma [{a:#x}, {b:#x}) -> {type(p.file).__name__}+{p.off + (a - p.start):#x}")
+        log.debug("usermem copy", range=f"[{addr:#x}, {end:#x})", access=str(at),
+                  copied=good - addr, error=repr(err) if err is not None else None, path=steps)
+
+    def _io_views_slow(self, addr: int, end: int, at: AccessType, ignore_permissions: bool) -> tuple[list[memoryview], int, Exception | None]:
+        """``_io_views`` when no single pma already serves the range."""
         vend, verr = self._check_vmas(addr, end, at, ignore_permissions)
         if vend <= addr:
             return [], addr, verr

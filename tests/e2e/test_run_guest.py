@@ -110,3 +110,16 @@ def test_stats_report_the_page_fault_path(tmp_path: Path) -> None:
     assert stats["platform"]["max_regions"] < 64
     assert stats["memfile"]["bytes_in_use"] == 0
     assert stats["internal_errors"] == 0
+
+
+def test_trace_mm_shows_the_memory_path(tmp_path: Path) -> None:
+    """--trace mm: faults, pmas, what Unicorn maps, each syscall copy's
+    vma -> pma -> backing memory, and why a fault became SIGSEGV."""
+    out = tmp_path / "trace.txt"
+    r = _run_guest("--trace", "mm", "--trace-file", str(out), str(guest("null-deref")))
+    assert r.returncode == 139
+    text = out.read_text()
+    for event in ("fault ", "pma created", "map ", "usermem copy"):
+        assert event in text, f"no {event!r} event in the trace"
+    assert "fault becomes a signal" in text and "no vma covers the address" in text
+    assert "-> MemoryFile+" in text  # the backing memory of a copy
