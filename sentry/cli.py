@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strace", action="store_true", help="print every syscall in strace's format")
     p.add_argument("--trace-file", metavar="FILE", help="write --strace and --trace output here instead of stderr")
     p.add_argument("--trace", metavar="CATEGORIES", default="",
-                   help="comma-separated structured trace views: mm, platform, syscalls, all")
+                   help="comma-separated structured trace views: mm (the memory path), platform (Unicorn maps), all")
     p.add_argument("--env", metavar="NAME=VALUE", action="append", default=[],
                    help="set a variable in the guest's environment (repeatable)")
     p.add_argument("--root", metavar="DIR",

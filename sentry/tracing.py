@@ -1,7 +1,8 @@
 """Switches for the structured trace views, checked before building events.
 
 Every layer logs through ``structlog`` under a logger named after its
-package (``sentry.mm``, ``sentry.platform``, ``sentry.syscalls``). Building
+package (``sentry.mm``, ``sentry.platform``). Syscalls have their own
+view, ``--strace``. Building
 an event costs microseconds, so hot paths test a flag first::
 
     if TRACE.mm:
@@ -17,15 +18,14 @@ from __future__ import annotations
 class TraceFlags:
     """Which trace categories are on. Attributes are plain bools."""
 
-    __slots__ = ("mm", "platform", "syscalls")
+    __slots__ = ("mm", "platform")
 
     def __init__(self) -> None:
         self.mm = False
         self.platform = False
-        self.syscalls = False
 
     def enable(self, *categories: str) -> None:
-        """Turn on the named categories (``mm``, ``platform``, ``syscalls``, ``all``)."""
+        """Turn on the named categories (``mm``, ``platform``, ``all``)."""
         for c in categories:
             if c == "all":
                 for name in self.__slots__:
