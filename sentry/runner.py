@@ -19,15 +19,17 @@ from sentry.loader import LoadError, load
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager
 from sentry.platform import UnicornAddressSpace
+from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
+from sentry.vfs.context import FSContext
 from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
 
 
-def _setup_fs(tg: ThreadGroup, root: str | None, mf: MemoryFile) -> None:
-    """The guest's tree, working directory and umask. The host umask
-    becomes the guest's and the sentry's own becomes 0: the sentry applies
-    the guest's umask itself when it creates host files."""
-    fs = build_root(root, mf=mf, owner=tg)
+def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
+    """Give ``tg`` the guest's tree, working directory and umask. The host
+    umask becomes the guest's and the sentry's own becomes 0: the sentry
+    applies the guest's umask itself when it creates host files."""
+    fs.owner = tg
     tg.fs = fs
     tg.cwd = fs.path_of(fs.cwd).decode("utf-8", "surrogateescape")
     tg.umask = os.umask(0)
@@ -136,9 +138,10 @@ def run_program(
     kernel = Kernel(build_table(), MemoryFile(), tracer=tracer)
     mm = kernel.new_memory_manager()
     envv = [f"{k}={v}".encode() for k, v in env.items()]
+    fs = build_root(root, mf=kernel.mf)
     try:
         image = load(mm, path, [a.encode() for a in argv], envv, execfn=path.encode(),
-                     name=guest_path(path, root))
+                     name=guest_path(path, root), open_interpreter=interpreter_opener(fs))
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
         return 127 if e.errno is ENOENT else 126
@@ -146,7 +149,7 @@ def run_program(
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     task = kernel.create_process(mm, _stdio_table(), cpu)
-    _setup_fs(task.tg, root, kernel.mf)
+    _setup_fs(task.tg, fs)
     if strace_out is not None:
         strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
     try:

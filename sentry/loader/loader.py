@@ -241,6 +241,29 @@ def _map_segment(
     return mapped_end
 
 
+def _open_interpreter(opener: Callable[[bytes], int], interp: bytes, name: str) -> tuple[int, ElfInfo]:
+    """Open and check the program interpreter (Linux: ELIBBAD-like errors
+    are reported as ENOEXEC). Returns (host fd, parsed ELF)."""
+    shown = interp.decode("utf-8", "replace")
+    try:
+        given = opener(interp)
+    except Errno as e:
+        raise LoadError(f"{name}: interpreter {shown}: {e.message}", e) from None
+    try:
+        fd, st = _open(f"/proc/self/fd/{given}", shown)
+    finally:
+        os.close(given)
+    try:
+        with os.fdopen(os.dup(fd), "rb") as f:
+            info = parse_elf(f, shown, st.st_size)
+        if info.interpreter is not None or not info.is_dyn:
+            raise LoadError(f"{name}: interpreter {shown} is not a position-independent ELF without an interpreter")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info
+
+
 def _choose_bias(mm: MemoryManager, info: ElfInfo, name: str) -> int:
     """The load bias, with the address range checked against the layout."""
     lay = mm.layout
@@ -271,8 +294,18 @@ def load(
     hwcap2: int = 0,
     minsigstksz: int | None = None,
     sysinfo_ehdr: int | None = None,
+    open_interpreter: Callable[[bytes], int] | None = None,
 ) -> LoadResult:
-    """Load the static executable at host path ``path`` into ``mm``.
+    """Load the executable at host path ``path`` into ``mm``.
+
+    A dynamically linked program (PT_INTERP) needs ``open_interpreter``:
+    given the interpreter's guest path it returns a new host fd for it (the
+    caller resolves the path in the guest's file system, so a sandboxed
+    root applies; the loader closes the fd) or raises an ``Errno``. The
+    interpreter (an ET_DYN without an interpreter of its own) is mapped
+    just below the top-down mmap base, AT_BASE names it, and the result's
+    entry is its entry point, as Linux's ``load_elf_binary`` does. Without
+    ``open_interpreter`` such a program is a LoadError.
 
     ``mm`` should be fresh (nothing mapped where the program and its stack
     go; existing mappings there are replaced). ``argv``/``envv`` are the
@@ -296,6 +329,7 @@ def load(
     """
     shown = name if name is not None else path
     fd, st = _open(path, shown)
+    interp_fd = -1
     try:
         filename = execfn if execfn is not None else os.fsencode(shown)
         try:
@@ -307,17 +341,24 @@ def load(
                 info = parse_elf(f, shown, st.st_size)
         except OSError as e:
             raise LoadError(f"{shown}: cannot read: {e.strerror or e}", errno_of(e))
+        interp_info: ElfInfo | None = None
         if info.interpreter is not None:
             interp = info.interpreter.decode("utf-8", "replace")
-            raise LoadError(
-                f"{shown} is dynamically linked (interpreter {interp}); "
-                "dynamic executables are not supported yet"
-            )
+            if open_interpreter is None:
+                raise LoadError(
+                    f"{shown} is dynamically linked (interpreter {interp}); "
+                    "dynamic executables are not supported here"
+                )
+            interp_fd, interp_info = _open_interpreter(open_interpreter, info.interpreter, shown)
         bias = _choose_bias(mm, info, shown)
         random_bytes = rng(RANDOM_SIZE)
         creds = credentials or Credentials.of_host()
         phdr_addr = bias + info.phdr_vaddr if info.phdr_vaddr is not None else 0
         entry = bias + info.entry
+        interp_bias = 0
+        if interp_info is not None:
+            span = _page_up(interp_info.end) - (interp_info.start & _PAGE_MASK)
+            interp_bias = ((mm.layout.top_down_base - span) & _PAGE_MASK) - (interp_info.start & _PAGE_MASK)
         auxv: list[tuple[int, int | None]] = []
         if sysinfo_ehdr is not None:
             auxv.append((AT_SYSINFO_EHDR, sysinfo_ehdr))
@@ -330,7 +371,7 @@ def load(
             (AT_PHDR, phdr_addr),
             (AT_PHENT, PHDR_SIZE),
             (AT_PHNUM, info.phnum),
-            (AT_BASE, 0),
+            (AT_BASE, interp_bias),
             (AT_FLAGS, 0),
             (AT_ENTRY, entry),
             (AT_UID, creds.uid),
@@ -363,6 +404,15 @@ def load(
                 mapped_end = _map_segment(mm, mappable, ph, bias, mapped_end, shown)
         brk = _page_up(bias + info.end)
         mm.set_brk_start(brk)
+        start_pc = entry
+        if interp_info is not None:
+            interp_name = (info.interpreter or b"").decode("utf-8", "surrogateescape")
+            interp_mappable = HostFileMappable(interp_fd, interp_name, False)
+            mapped_end = 0
+            for ph in interp_info.loads:
+                if ph.memsz:
+                    mapped_end = _map_segment(mm, interp_mappable, ph, interp_bias, mapped_end, interp_name)
+            start_pc = interp_bias + interp_info.entry
 
         stack_perms = AccessType(True, True, info.exec_stack)
         _mmap(mm, shown, "the stack", image.top - stack_size, stack_size, stack_perms,
@@ -373,6 +423,8 @@ def load(
                             err if isinstance(err, Errno) else ENOMEM)
     finally:
         os.close(fd)
+        if interp_fd >= 0:
+            os.close(interp_fd)
 
     md = mm.metadata
     md.argv_start, md.argv_end = image.arg_start, image.arg_end
@@ -381,7 +433,7 @@ def load(
     md.executable = shown
     md.start_stack = image.sp
     return LoadResult(
-        entry=entry,
+        entry=start_pc,
         stack_pointer=image.sp,
         brk_start=brk,
         load_bias=bias,

@@ -123,3 +123,57 @@ def test_trace_mm_shows_the_memory_path(tmp_path: Path) -> None:
         assert event in text, f"no {event!r} event in the trace"
     assert "fault becomes a signal" in text and "no vma covers the address" in text
     assert "-> MemoryFile+" in text  # the backing memory of a copy
+
+
+DYNAMIC_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dlfcn.h>
+int main(int argc, char **argv) {
+    char *p = strdup(argc > 1 ? argv[1] : "none");
+    printf("dynamic: %s %zu\n", p, strlen(p));
+    void *h = dlopen("libm.so.6", RTLD_NOW);
+    printf("dlopen libm: %s\n", h ? "ok" : "failed");
+    double (*cosine)(double) = h ? (double (*)(double))dlsym(h, "cos") : NULL;
+    printf("cos(0) = %.1f\n", cosine ? cosine(0.0) : -1.0);
+    free(p);
+    return 4;
+}
+"""
+
+
+def test_dynamically_linked_program_matches_native(tmp_path: Path) -> None:
+    """PT_INTERP: ld.so is loaded, maps libc and libm from the guest's file
+    system (dlopen included) and runs main, as natively."""
+    src = tmp_path / "dyn.c"
+    src.write_text(DYNAMIC_C)
+    prog = tmp_path / "dyn"
+    subprocess.run(["gcc", "-O2", "-o", str(prog), str(src), "-ldl"], check=True)
+    c = compare(str(prog), ["argument"])
+    assert c.agree, c.report()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["/bin/echo", "hi", "there"], ["/usr/bin/sort", "-r", "/etc/shells"], ["/bin/ls", "-1", "/usr"],
+     ["/usr/bin/wc", "-c", "/etc/shells"]],
+    ids=lambda a: Path(a[0]).name,
+)
+def test_host_dynamic_binaries_match_native(argv: list[str]) -> None:
+    c = compare(argv[0], argv[1:])
+    assert c.agree, c.report()
+
+
+def test_interpreter_is_resolved_inside_the_root(tmp_path: Path) -> None:
+    """Under --root the interpreter is looked up in the guest's tree: a root
+    without /lib64 cannot run a dynamic program (one line, status 127)."""
+    root = tmp_path / "root"
+    root.mkdir()
+    prog = root / "echo"
+    prog.write_bytes(Path("/bin/echo").read_bytes())
+    prog.chmod(0o755)
+    r = _run_guest("--root", str(root), str(prog), "hi")
+    assert r.returncode == 127
+    lines = r.stderr.decode().splitlines()
+    assert len(lines) == 1 and "interpreter /lib64/ld-linux-x86-64.so.2" in lines[0], r.stderr

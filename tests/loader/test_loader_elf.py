@@ -252,7 +252,7 @@ def test_dynamically_linked(new_mm: NewMM, build: Callable[..., Path]) -> None:
     e = expect_error(new_mm(), prog, ENOEXEC)
     assert str(e) == (
         f"{prog} is dynamically linked (interpreter {interp}); "
-        "dynamic executables are not supported yet"
+        "dynamic executables are not supported here"
     )
 
 

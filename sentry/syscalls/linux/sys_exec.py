@@ -12,7 +12,9 @@ A failed execve returns its error with the old image untouched.
 
 from __future__ import annotations
 
+import os
 import struct
+from collections.abc import Callable
 
 from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task, TaskStop
@@ -22,6 +24,7 @@ from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.args import s32
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, start_of
 from sentry.usermem import DEFAULT_OPTS
+from sentry.vfs.context import FSContext
 from sentry.vfs.file_description import O_RDONLY
 from sentry.vfs.resolve import check_access, lookup_at, open_at
 
@@ -52,6 +55,26 @@ def copy_in_vector(t: Task, addr: int) -> list[bytes]:
             raise
 
 
+def interpreter_opener(fs: FSContext) -> Callable[[bytes], int]:
+    """For the loader: open a program interpreter (``PT_INTERP``) by its
+    guest path in ``fs`` (the sandbox applies, symlinks resolve inside the
+    root) and return a new host fd for it. Raises the walk's Errno, or
+    EACCES for something that is not a host file."""
+
+    def open_interp(path: bytes) -> int:
+        start = fs.root if path[:1] == b"/" else fs.cwd
+        f = open_at(fs, start, path, O_RDONLY, 0, 0)
+        try:
+            host_fd = getattr(f, "host_fd", None)
+            if host_fd is None:
+                raise EACCES
+            return os.dup(host_fd)
+        finally:
+            f.dec_ref()
+
+    return open_interp
+
+
 def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int, flags: int) -> int:
     if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         raise EINVAL
@@ -80,7 +103,8 @@ def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int
     try:
         if host_fd is None:
             raise EACCES  # not a regular host file (e.g. /proc, /dev)
-        image = load(mm, f"/proc/self/fd/{host_fd}", argv, envv, execfn=path, name=guest_name)
+        image = load(mm, f"/proc/self/fd/{host_fd}", argv, envv, execfn=path, name=guest_name,
+                     open_interpreter=interpreter_opener(fs))
     except LoadError as e:
         mm.release()
         raise e.errno from None

@@ -74,7 +74,38 @@ def sys_setrlimit(t: Task, res: int, rlim: int, *_: int) -> int:
     return sys_prlimit64(t, 0, res, rlim, 0)
 
 
+_SYSINFO = struct.Struct("<q3QQQQQQQHxxxxxxQQI4x")  # struct sysinfo, 112 bytes
+
+
+def _meminfo() -> dict[str, int]:
+    out: dict[str, int] = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            fields = rest.split()
+            if fields:
+                out[key] = int(fields[0]) * (1024 if len(fields) > 1 else 1)
+    return out
+
+
+def sys_sysinfo(t: Task, info: int, *_: int) -> int:
+    """The host's memory and load figures with mem_unit 1, and the number of
+    tasks in this kernel (Linux ``do_sysinfo``)."""
+    m = _meminfo()
+    with open("/proc/uptime") as f:
+        uptime = int(float(f.read().split()[0]))
+    loads = [int(x * 65536) for x in os.getloadavg()]
+    procs = min(len([x for x in t.kernel.tasks.values() if not x.exited]), 0xFFFF)
+    data = _SYSINFO.pack(
+        uptime, *loads, m.get("MemTotal", 0), m.get("MemFree", 0), m.get("Shmem", 0),
+        m.get("Buffers", 0), m.get("SwapTotal", 0), m.get("SwapFree", 0), procs, 0, 0, 1,
+    )
+    t.copy_out_bytes(info, data)
+    return 0
+
+
 def register(table: SyscallTable) -> None:
+    table.register(99, "sysinfo", sys_sysinfo)
     table.register(97, "getrlimit", sys_getrlimit)
     table.register(160, "setrlimit", sys_setrlimit)
     table.register(302, "prlimit64", sys_prlimit64)
