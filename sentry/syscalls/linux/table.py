@@ -23,6 +23,7 @@ _FAMILIES = tuple(
         "sys_prctl",
         "sys_read_write",
         "sys_signal",
+        "sys_socket",
         "sys_stat",
         "sys_thread",
         "sys_time",
