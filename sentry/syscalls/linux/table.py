@@ -25,6 +25,7 @@ _FAMILIES = tuple(
         "sys_signal",
         "sys_socket",
         "sys_stat",
+        "sys_statfs",
         "sys_thread",
         "sys_time",
     )
