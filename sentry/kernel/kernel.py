@@ -553,6 +553,7 @@ class Kernel:
         if task.exited:
             return
         tg = task.tg
+        self.release_vfork_parent(task)
         if task.blocked:
             task.blocked = False
             self.blocked.pop(task.tid, None)
@@ -579,6 +580,13 @@ class Kernel:
             if task.mm.users == 0:
                 task.mm.release()
             self._notify_parent(tg)
+
+    def release_vfork_parent(self, task: Task) -> None:
+        """The vfork child execs or exits: its parent's vfork returns."""
+        parent = task.vfork_parent
+        if parent is not None:
+            task.vfork_parent = None
+            self.wake(parent)
 
     def _notify_parent(self, tg: ThreadGroup) -> None:
         """A process ended: wake its parent's wait4 callers and send the

@@ -78,6 +78,8 @@ class Task:
         self.clear_child_tid = 0
         self.robust_list = (0, 0)
         self.rseq = (0, 0, 0)  # (address, length, signature) once registered
+        # The parent waiting in vfork until this task execs or exits.
+        self.vfork_parent: Task | None = None
         self.signal_mask = 0
         # Pending signals: a bitmask plus the siginfo of each (standard
         # signals do not queue). ``sig_pending`` caches "some pending signal

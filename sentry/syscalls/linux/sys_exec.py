@@ -133,6 +133,7 @@ def _point_of_no_return(t: Task, mm: object, entry: int, sp: int, name: str) -> 
         if err is None:
             kernel.futexes.wake_key_of(t, t.clear_child_tid, False, 1)
         t.clear_child_tid = 0
+    kernel.release_vfork_parent(t)
     old = t.mm
     t.mm = mm
     cpu = mm.address_space

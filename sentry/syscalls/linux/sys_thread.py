@@ -38,8 +38,10 @@ def do_clone(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid:
     THREAD without SIGHAND; SIGHAND without VM; SIGHAND with CLEAR_SIGHAND;
     THREAD with NEWUSER or NEWPID. Namespaces then need privileges the
     guest lacks (EPERM). Only threads (CLONE_THREAD, which here implies
-    a shared fd table and fs context) are implemented; fork and vfork
-    return ENOSYS. The child resumes after the syscall with RAX = 0, on
+    a shared fd table and fs context), fork, and vfork-style processes
+    sharing the address space (CLONE_VM, with CLONE_VFORK the parent
+    waits until the child execs or exits) are implemented; processes
+    sharing fd tables or fs contexts return ENOSYS. The child resumes after the syscall with RAX = 0, on
     ``stack`` if non-zero, with FS base ``tls`` under CLONE_SETTLS.
     Returns the new tid.
     """
@@ -59,13 +61,13 @@ def do_clone(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid:
         raise EINVAL
     if flags & _NAMESPACES:
         raise EPERM
-    if flags & (CLONE_PIDFD | CLONE_VFORK):
+    if flags & CLONE_PIDFD:
         raise ENOSYS
     if flags & CLONE_SETTLS and tls >= _CANONICAL_LIMIT:
         raise EPERM
     if not flags & CLONE_THREAD:
-        if flags & (CLONE_VM | CLONE_FILES | CLONE_FS | CLONE_PARENT):
-            raise ENOSYS  # processes sharing memory or tables: not yet
+        if flags & (CLONE_FILES | CLONE_FS | CLONE_PARENT):
+            raise ENOSYS  # processes sharing fd tables or fs contexts: not yet
         return _fork(t, flags, exit_signal, stack, ptid, ctid, tls)
     k = t.kernel
     cpu = t.cpu.clone()
@@ -98,8 +100,15 @@ def _fork(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: in
     list is not inherited (Linux). Returns the child's pid."""
     k = t.kernel
     parent = t.tg
-    mm = t.mm.fork()
-    cpu = t.cpu.clone(mm.address_space)
+    if flags & CLONE_VM:
+        # vfork/posix_spawn: the child borrows the parent's address space
+        # until it execs or exits (the parent waits under CLONE_VFORK).
+        mm = t.mm
+        mm.users += 1
+        cpu = t.cpu.clone()
+    else:
+        mm = t.mm.fork()
+        cpu = t.cpu.clone(mm.address_space)
     regs = {"rax": 0}
     if stack:
         regs["rsp"] = stack
@@ -128,11 +137,18 @@ def _fork(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: in
     if flags & CLONE_PARENT_SETTID:
         t.mm.copy_out(ptid, tid_bytes, DEFAULT_OPTS)
     k.add_task(nt)
+    if flags & CLONE_VFORK:
+        nt.vfork_parent = t
+        k.block(t, f"vfork (until pid {tid} execs or exits)", lambda: tid, interruptible=False)
     return tid
 
 
 def sys_fork(t: Task, *_: int) -> int:
     return _fork(t, 0, 17, 0, 0, 0, 0)
+
+
+def sys_vfork(t: Task, *_: int) -> int:
+    return _fork(t, CLONE_VM | CLONE_VFORK, 17, 0, 0, 0, 0)
 
 
 WNOHANG, WUNTRACED, WCONTINUED = 1, 2, 8
@@ -322,6 +338,7 @@ def sys_getcpu(t: Task, cpu: int, node: int, *_: int) -> int:
 
 def register(table: SyscallTable) -> None:
     table.register(24, "sched_yield", sys_sched_yield)
+    table.register(58, "vfork", sys_vfork)
     table.register(60, "exit", sys_exit)
     table.register(158, "arch_prctl", sys_arch_prctl)
     table.register(204, "sched_getaffinity", sys_sched_getaffinity)
