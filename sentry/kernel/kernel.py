@@ -259,7 +259,7 @@ class Kernel:
         resume: Callable[[], int],
         *,
         deadline_ns: int | None = None,
-        timeout_result: int = -ETIMEDOUT.errno,
+        timeout_result: int | None = -ETIMEDOUT.errno,
         cancel: Callable[[], None] | None = None,
         interruptible: bool = True,
         restartable: bool = False,
@@ -269,7 +269,8 @@ class Kernel:
         ``resume()`` is called by the scheduler once the task is woken
         (``wake``) and returns the syscall's result (or raises an Errno, or
         blocks again through this method). ``deadline_ns`` (CLOCK_MONOTONIC)
-        makes the wait time out with ``timeout_result``; ``cancel`` undoes
+        makes the wait time out with ``timeout_result`` (None: ``resume``
+        decides, for waits that re-check on a timer); ``cancel`` undoes
         the task's registrations (wait queues, futex buckets) whenever the
         wait ends other than through the registration itself;
         ``interruptible`` waits end with EINTR when a signal arrives;

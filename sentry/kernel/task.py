@@ -96,7 +96,7 @@ class Task:
         self.block_what = ""
         self.resume: Callable[[], int] | None = None
         self.block_deadline: int | None = None
-        self.block_timeout_result = 0
+        self.block_timeout_result: int | None = 0
         self.block_cancel: Callable[[], None] | None = None
         self.block_interruptible = True
         self.block_restartable = False

@@ -56,7 +56,7 @@ from sentry.linuxerr import (
 )
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dirent
-from sentry.vfs.waiter import Entry
+from sentry.vfs.waiter import EVENT_IN, EVENT_OUT, EVENT_RD_NORM, EVENT_WR_NORM, Entry
 
 if TYPE_CHECKING:
     from sentry.vfs.context import FSContext
@@ -142,8 +142,10 @@ class FileDescription:
     # -- readiness (poll, blocking) -----------------------------------------------------
 
     def readiness(self, mask: int) -> int:
-        """The events of ``mask`` that are ready now (default: all)."""
-        return mask
+        """The events of ``mask`` that are ready now. The default is Linux's
+        DEFAULT_POLLMASK for files without a poll method: always readable
+        and writable, never an error or hangup."""
+        return mask & (EVENT_IN | EVENT_OUT | EVENT_RD_NORM | EVENT_WR_NORM)
 
     def event_register(self, e: Entry) -> None:
         """Ask to be notified (``e.callback``) when an event of ``e.mask``

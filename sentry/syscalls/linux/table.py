@@ -20,6 +20,7 @@ _FAMILIES = tuple(
         "sys_misc",
         "sys_mmap",
         "sys_pipe",
+        "sys_poll",
         "sys_prctl",
         "sys_read_write",
         "sys_signal",
