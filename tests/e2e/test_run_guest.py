@@ -177,3 +177,18 @@ def test_interpreter_is_resolved_inside_the_root(tmp_path: Path) -> None:
     assert r.returncode == 127
     lines = r.stderr.decode().splitlines()
     assert len(lines) == 1 and "interpreter /lib64/ld-linux-x86-64.so.2" in lines[0], r.stderr
+
+
+PY_SCRIPT = (
+    "import json, os, subprocess, sys\n"
+    "out = subprocess.run(['/bin/echo', 'from a child'], capture_output=True, text=True).stdout\n"
+    "print(json.dumps({'child': out.strip(), 'argv': sys.argv[1:], 'cwd_listed': sorted(os.listdir('.'))}))\n"
+)
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs Debian's python3")
+def test_host_python_with_subprocess_matches_native() -> None:
+    """A dynamically linked CPython that spawns a child (vfork/posix_spawn,
+    pipes, poll) prints the same as natively."""
+    c = compare("/usr/bin/python3", ["-S", "-c", PY_SCRIPT, "a", "b"])
+    assert c.agree, c.report()
