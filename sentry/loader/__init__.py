@@ -1,4 +1,4 @@
-"""Loading static x86-64 ELF executables and building the initial stack
+"""Loading x86-64 ELF executables and #! scripts, and building the initial stack
 (gVisor ``pkg/sentry/loader``).
 
 Entry point: :func:`load` maps a program into a ``MemoryManager`` and
@@ -10,7 +10,7 @@ message and the errno execve(2) would report.
 from sentry.loader.auxv import AT_NAMES, DEFAULT_HWCAP, auxv_name
 from sentry.loader.elf import ElfInfo, ProgramHeader, parse_elf
 from sentry.loader.errors import LoadError
-from sentry.loader.loader import DEFAULT_STACK_SIZE, Credentials, LoadResult, load
+from sentry.loader.loader import DEFAULT_STACK_SIZE, Credentials, GuestOpener, LoadResult, load
 from sentry.loader.stack import StackImage, build_stack, check_args
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "DEFAULT_STACK_SIZE",
     "Credentials",
     "ElfInfo",
+    "GuestOpener",
     "LoadError",
     "LoadResult",
     "ProgramHeader",

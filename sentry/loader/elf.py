@@ -112,7 +112,7 @@ def _check_ident(name: str, head: bytes) -> None:
         raise _fail(name, "empty file, not an ELF executable")
     if head[:2] == b"#!":
         line = head[2:].split(b"\n", 1)[0].strip()[:80].decode("utf-8", "replace")
-        raise _fail(name, f"is an interpreter script (#!{line}); scripts are not supported yet")
+        raise _fail(name, f"is an interpreter script (#!{line}), not an ELF executable")
     if len(head) < len(ELF_MAGIC) or head[:4] != ELF_MAGIC:
         raise _fail(name, "not an ELF file (bad magic)")
     if len(head) < 16:

@@ -1,5 +1,5 @@
-"""Loading a static executable into a MemoryManager (gVisor
-``loader/loader.go`` and ``loader/elf.go``; Linux ``load_elf_binary``).
+"""Loading a program into a MemoryManager (gVisor ``loader/loader.go``
+and ``loader/elf.go``; Linux ``load_elf_binary`` and ``load_script``).
 
 :func:`load` opens a host file, validates it completely (nothing is mapped
 before the file is known to be loadable), maps its PT_LOAD segments as
@@ -9,10 +9,10 @@ as anonymous memory, places the break after the highest segment, maps an
 8 MiB ``[stack]`` below ``layout.stack_top`` and writes argv, envp, the
 auxiliary vector and the strings onto it exactly as Linux does.
 
-Supported: ELF64 little-endian x86-64 ``ET_EXEC`` (static) and ``ET_DYN``
-without PT_INTERP (static-pie, loaded at ``layout.pie_base`` minus the first
-segment's page, i.e. Linux's ``ELF_ET_DYN_BASE`` with ASLR off). Anything
-with PT_INTERP is refused (dynamic executables are not supported yet).
+Supported: ELF64 little-endian x86-64 ``ET_EXEC`` (static), ``ET_DYN``
+(static-pie, loaded at ``layout.pie_base`` minus the first segment's page,
+i.e. Linux's ``ELF_ET_DYN_BASE`` with ASLR off), either with a PT_INTERP
+program interpreter (dynamically linked), and ``#!`` interpreter scripts.
 
 Divergence from Linux: since 5.10 Linux loads an ET_DYN *without*
 interpreter (a static-pie or ld.so run directly) in the mmap area rather
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
-from sentry.linuxerr import EACCES, ENOMEM, Errno, errno_of
+from sentry.linuxerr import EACCES, ELOOP, ENOMEM, Errno, errno_of
 from sentry.loader.auxv import (
     AT_BASE,
     AT_CLKTCK,
@@ -57,6 +57,14 @@ from sentry.loader.auxv import (
 )
 from sentry.loader.elf import PF_R, PF_W, PF_X, PHDR_SIZE, ElfInfo, ProgramHeader, parse_elf
 from sentry.loader.errors import LoadError
+from sentry.loader.script import (
+    BINPRM_BUF_SIZE,
+    MAX_DEPTH,
+    check_accessible,
+    is_script,
+    parse_shebang,
+    script_argv,
+)
 from sentry.loader.stack import RANDOM_SIZE, STK_LIM, StackImage, build_stack, check_args
 from sentry.memmap.mappable import HostFileMappable
 from sentry.mm import MemoryManager, MMapOpts
@@ -67,6 +75,14 @@ DEFAULT_STACK_SIZE = STK_LIM
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
 _IGNORE_PERMS = IOOpts(ignore_permissions=True)
+
+GuestOpener = Callable[[bytes], tuple[int, str]]
+"""Opens a program or interpreter by its guest path for execution: returns
+a new host fd for it (the loader closes it) and its guest name (what
+/proc/self/exe and /proc/self/maps show). The caller resolves the path in
+the guest's file system, so a sandboxed root applies, and checks execute
+permission (EACCES for a directory or a non-executable file); it raises
+the walk's Errno otherwise."""
 
 
 class Credentials(NamedTuple):
@@ -241,18 +257,26 @@ def _map_segment(
     return mapped_end
 
 
-def _open_interpreter(opener: Callable[[bytes], int], interp: bytes, name: str) -> tuple[int, ElfInfo]:
-    """Open and check the program interpreter (Linux: ELIBBAD-like errors
-    are reported as ENOEXEC). Returns (host fd, parsed ELF)."""
-    shown = interp.decode("utf-8", "replace")
+def _open_guest(opener: GuestOpener, path: bytes, what: str) -> tuple[int, os.stat_result, str]:
+    """Open ``path`` in the guest's file system for execution through
+    ``opener``; returns (host fd, its stat, its guest name). Errors are
+    LoadErrors naming ``what``."""
     try:
-        given = opener(interp)
+        given, guest_name = opener(path)
     except Errno as e:
-        raise LoadError(f"{name}: interpreter {shown}: {e.message}", e) from None
+        raise LoadError(f"{what}: {e.message}", e) from None
     try:
-        fd, st = _open(f"/proc/self/fd/{given}", shown)
+        fd, st = _open(f"/proc/self/fd/{given}", guest_name)
     finally:
         os.close(given)
+    return fd, st, guest_name
+
+
+def _open_interpreter(opener: GuestOpener, interp: bytes, name: str) -> tuple[int, ElfInfo, str]:
+    """Open and check the program interpreter (Linux: ELIBBAD-like errors
+    are reported as ENOEXEC). Returns (host fd, parsed ELF, guest name)."""
+    shown = interp.decode("utf-8", "replace")
+    fd, st, guest_name = _open_guest(opener, interp, f"{name}: interpreter {shown}")
     try:
         with os.fdopen(os.dup(fd), "rb") as f:
             info = parse_elf(f, shown, st.st_size)
@@ -261,7 +285,60 @@ def _open_interpreter(opener: Callable[[bytes], int], interp: bytes, name: str) 
     except BaseException:
         os.close(fd)
         raise
-    return fd, info
+    return fd, info, guest_name
+
+
+class _Program(NamedTuple):
+    """The binary an exec finally loads, after any ``#!`` interpreters."""
+
+    fd: int
+    st: os.stat_result
+    name: str
+    argv: list[bytes]
+
+
+def _resolve_scripts(
+    opener: GuestOpener | None,
+    fd: int,
+    st: os.stat_result,
+    name: str,
+    argv: Sequence[bytes],
+    filename: bytes,
+    inaccessible: bool,
+) -> _Program:
+    """Follow ``#!`` lines from the file open as ``fd`` (Linux
+    ``load_script`` inside ``exec_binprm``'s loop) to the binary that is
+    finally loaded, rewriting argv on the way. Takes ownership of ``fd``:
+    it is closed unless it is the result's. ``filename`` is the script
+    name the first interpreter receives; ``inaccessible`` says it will not
+    name the file after the exec (ENOENT then, as Linux)."""
+    depth = 0
+    args = list(argv)
+    try:
+        while True:
+            head = os.pread(fd, BINPRM_BUF_SIZE, 0)
+            if not is_script(head):
+                return _Program(fd, st, name, args)
+            depth += 1
+            shebang = parse_shebang(head, name)
+            check_accessible(name, inaccessible)
+            if opener is None:
+                line = b" ".join(x for x in shebang if x is not None).decode("utf-8", "replace")
+                raise LoadError(f"{name} is an interpreter script (#!{line}); running one needs the guest's file system")
+            args = script_argv(shebang, filename, args)
+            filename = shebang.interpreter
+            shown = shebang.interpreter.decode("utf-8", "replace")
+            new_fd, st, name = _open_guest(opener, shebang.interpreter, f"{name}: interpreter {shown}")
+            os.close(fd)
+            fd = new_fd
+            if depth > MAX_DEPTH:
+                raise LoadError(f"{name}: more than {MAX_DEPTH} nested #! interpreters", ELOOP)
+    except OSError as e:
+        os.close(fd)
+        raise LoadError(f"{name}: cannot read: {e.strerror or e}", errno_of(e))
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def _choose_bias(mm: MemoryManager, info: ElfInfo, name: str) -> int:
@@ -294,18 +371,21 @@ def load(
     hwcap2: int = 0,
     minsigstksz: int | None = None,
     sysinfo_ehdr: int | None = None,
-    open_interpreter: Callable[[bytes], int] | None = None,
+    open_interpreter: GuestOpener | None = None,
+    script_inaccessible: bool = False,
 ) -> LoadResult:
     """Load the executable at host path ``path`` into ``mm``.
 
-    A dynamically linked program (PT_INTERP) needs ``open_interpreter``:
-    given the interpreter's guest path it returns a new host fd for it (the
-    caller resolves the path in the guest's file system, so a sandboxed
-    root applies; the loader closes the fd) or raises an ``Errno``. The
+    A dynamically linked program (PT_INTERP) and an interpreter script
+    (``#!``, see :mod:`sentry.loader.script`) need ``open_interpreter``, a
+    :data:`GuestOpener`; without it they are LoadErrors. A script's
+    interpreters are followed (the argument vector rewritten as Linux
+    does, the script's filename being ``execfn``) to the ELF finally
+    loaded; ``script_inaccessible`` makes a script ENOENT (its
+    ``/dev/fd/N/...`` name dies with a close-on-exec fd). The ELF
     interpreter (an ET_DYN without an interpreter of its own) is mapped
     just below the top-down mmap base, AT_BASE names it, and the result's
-    entry is its entry point, as Linux's ``load_elf_binary`` does. Without
-    ``open_interpreter`` such a program is a LoadError.
+    entry is its entry point, as Linux's ``load_elf_binary`` does.
 
     ``mm`` should be fresh (nothing mapped where the program and its stack
     go; existing mappings there are replaced). ``argv``/``envv`` are the
@@ -313,7 +393,7 @@ def load(
     (AT_EXECFN; default ``name``); ``rng(16)`` supplies the AT_RANDOM
     bytes; ``name`` is the guest-visible path of the executable, shown in
     /proc/pid/maps and recorded as ``mm.metadata.executable`` (default
-    ``path``). ``credentials`` fill AT_UID/AT_EUID/AT_GID/AT_EGID (default:
+    ``path``; for a script, the guest name of the binary finally loaded). ``credentials`` fill AT_UID/AT_EUID/AT_GID/AT_EGID (default:
     the host process's ids). ``hwcap``/``hwcap2`` are AT_HWCAP/AT_HWCAP2.
     ``minsigstksz`` adds AT_MINSIGSTKSZ and ``sysinfo_ehdr`` AT_SYSINFO_EHDR
     (a vDSO), where Linux's ARCH_DLINFO puts them, when given.
@@ -329,11 +409,12 @@ def load(
     """
     shown = name if name is not None else path
     fd, st = _open(path, shown)
+    filename = execfn if execfn is not None else os.fsencode(shown)
+    fd, st, shown, args = _resolve_scripts(open_interpreter, fd, st, shown, argv, filename, script_inaccessible)
     interp_fd = -1
     try:
-        filename = execfn if execfn is not None else os.fsencode(shown)
         try:
-            check_args(argv, envv, filename, stack_size)
+            check_args(args, envv, filename, stack_size)
         except LoadError as e:
             raise LoadError(f"{shown}: {e}", e.err)
         try:
@@ -349,7 +430,7 @@ def load(
                     f"{shown} is dynamically linked (interpreter {interp}); "
                     "dynamic executables are not supported here"
                 )
-            interp_fd, interp_info = _open_interpreter(open_interpreter, info.interpreter, shown)
+            interp_fd, interp_info, interp_name = _open_interpreter(open_interpreter, info.interpreter, shown)
         bias = _choose_bias(mm, info, shown)
         random_bytes = rng(RANDOM_SIZE)
         creds = credentials or Credentials.of_host()
@@ -386,7 +467,7 @@ def load(
         ]
         image = build_stack(
             mm.layout.stack_top,
-            argv,
+            args,
             envv,
             filename,
             random_bytes,
@@ -406,7 +487,6 @@ def load(
         mm.set_brk_start(brk)
         start_pc = entry
         if interp_info is not None:
-            interp_name = (info.interpreter or b"").decode("utf-8", "surrogateescape")
             interp_mappable = HostFileMappable(interp_fd, interp_name, False)
             mapped_end = 0
             for ph in interp_info.loads:

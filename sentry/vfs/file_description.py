@@ -88,6 +88,10 @@ class FileDescription:
     file lacking the operation.
     """
 
+    #: The host fd behind a file the host backs (host files and
+    #: directories); None for the sentry's own files (pipes, /proc, /dev).
+    host_fd: int | None = None
+
     def __init__(self, flags: int, dentry: Dentry | None = None) -> None:
         self.flags = flags & ~OPEN_ONLY_FLAGS
         self.dentry = dentry

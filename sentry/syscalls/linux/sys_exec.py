@@ -14,24 +14,25 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
 
+from sentry.abi.fcntl import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
 from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task, TaskStop
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
-from sentry.loader import LoadError, load
+from sentry.loader import GuestOpener, LoadError, load
 from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.args import s32
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, start_of
 from sentry.usermem import DEFAULT_OPTS
 from sentry.vfs.context import FSContext
-from sentry.vfs.file_description import O_RDONLY
+from sentry.vfs.dentry import Dentry
+from sentry.vfs.file_description import O_RDONLY, FileDescription
 from sentry.vfs.resolve import check_access, lookup_at, open_at
 
 MAX_ARG_STRLEN = 32 * 4096  # Linux: one argument or environment string
 MAX_ARG_STRINGS = 0x7FFFFFFF
 _X_OK = 1
-AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW = 0x1000, 0x100
+
 
 
 def copy_in_vector(t: Task, addr: int) -> list[bytes]:
@@ -55,56 +56,82 @@ def copy_in_vector(t: Task, addr: int) -> list[bytes]:
             raise
 
 
-def interpreter_opener(fs: FSContext) -> Callable[[bytes], int]:
-    """For the loader: open a program interpreter (``PT_INTERP``) by its
-    guest path in ``fs`` (the sandbox applies, symlinks resolve inside the
-    root) and return a new host fd for it. Raises the walk's Errno, or
-    EACCES for something that is not a host file."""
+def _open_exec(fs: FSContext, start: Dentry, path: bytes, follow: bool) -> tuple[FileDescription, Dentry]:
+    """Open ``path`` (from ``start``) for execution, as Linux's
+    ``do_open_execat``: the walk's Errno, EACCES for a directory or a file
+    without execute permission. Returns a new reference and the dentry."""
+    d = lookup_at(fs, start, path, follow=follow)
+    if d.is_dir():
+        raise EACCES
+    check_access(d, _X_OK, True)
+    return open_at(fs, start, path, O_RDONLY, 0, 0), d
 
-    def open_interp(path: bytes) -> int:
+
+def _host_fd_of(f: FileDescription) -> int:
+    """A new host fd for an executable's description; EACCES for a file
+    that is not a host file (/proc, /dev: Linux's "not a regular file")."""
+    host_fd = f.host_fd
+    if host_fd is None:
+        raise EACCES
+    return os.dup(host_fd)
+
+
+def interpreter_opener(fs: FSContext) -> GuestOpener:
+    """For the loader: open an interpreter (``PT_INTERP`` or a ``#!``
+    line's) by its guest path in ``fs``: the sandbox applies, symlinks
+    resolve inside the root, relative paths start at the working directory
+    (as Linux's ``open_exec``). Returns a new host fd and the guest path."""
+
+    def open_interp(path: bytes) -> tuple[int, str]:
         start = fs.root if path[:1] == b"/" else fs.cwd
-        f = open_at(fs, start, path, O_RDONLY, 0, 0)
+        f, d = _open_exec(fs, start, path, True)
         try:
-            host_fd = getattr(f, "host_fd", None)
-            if host_fd is None:
-                raise EACCES
-            return os.dup(host_fd)
+            return _host_fd_of(f), fs.path_of(d).decode("utf-8", "surrogateescape")
         finally:
             f.dec_ref()
 
     return open_interp
 
 
+def exec_filename(dirfd: int, path: bytes) -> bytes:
+    """Linux's ``bprm->filename``: what AT_EXECFN points at, what a
+    script's interpreter receives and what ``comm`` is named after. The
+    path itself when absolute or relative to the working directory, else
+    ``/dev/fd/N/path`` (``/dev/fd/N`` for an empty path)."""
+    if dirfd == AT_FDCWD or path[:1] == b"/":
+        return path
+    return b"/dev/fd/%d/%s" % (dirfd, path) if path else b"/dev/fd/%d" % dirfd
+
+
 def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int, flags: int) -> int:
     if flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW):
         raise EINVAL
+    dirfd = s32(dirfd)
     path = copy_path(t, pathname, allow_empty=bool(flags & AT_EMPTY_PATH))
     argv = copy_in_vector(t, argv_addr)
     envv = copy_in_vector(t, envp_addr)
     fs = fs_of(t)
     if path:
-        start = start_of(t, fs, dirfd, path)
-        d = lookup_at(fs, start, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+        f, d = _open_exec(fs, start_of(t, fs, dirfd, path), path, not flags & AT_SYMLINK_NOFOLLOW)
     else:  # execveat(fd, "", ..., AT_EMPTY_PATH)
-        opened = t.tg.fd_table.get(s32(dirfd))
-        if opened.dentry is None:
+        f = t.tg.fd_table.get(dirfd)
+        if f.dentry is None or f.dentry.is_dir():
             raise EACCES
-        d = opened.dentry
-    if d.is_dir():
-        raise EACCES
-    check_access(d, _X_OK, True)
-    f = open_at(fs, start, path, O_RDONLY, 0, 0) if path else t.tg.fd_table.get(s32(dirfd))
-    if not path:
+        d = f.dentry
+        check_access(d, _X_OK, True)
         f.inc_ref()
-    host_fd = getattr(f, "host_fd", None)
+    filename = exec_filename(dirfd, path)
+    # A /dev/fd/N name dies with a close-on-exec N (BINPRM_FLAGS_PATH_INACCESSIBLE).
+    inaccessible = filename != path and t.tg.fd_table.cloexec(dirfd)
     guest_name = fs.path_of(d).decode("utf-8", "surrogateescape")
-    kernel = t.kernel
-    mm = kernel.new_memory_manager()
+    mm = t.kernel.new_memory_manager()
     try:
-        if host_fd is None:
-            raise EACCES  # not a regular host file (e.g. /proc, /dev)
-        image = load(mm, f"/proc/self/fd/{host_fd}", argv, envv, execfn=path, name=guest_name,
-                     open_interpreter=interpreter_opener(fs))
+        host_fd = _host_fd_of(f)
+        try:
+            image = load(mm, f"/proc/self/fd/{host_fd}", argv, envv, execfn=filename, name=guest_name,
+                         open_interpreter=interpreter_opener(fs), script_inaccessible=inaccessible)
+        finally:
+            os.close(host_fd)
     except LoadError as e:
         mm.release()
         raise e.errno from None
@@ -113,7 +140,9 @@ def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int
         raise
     finally:
         f.dec_ref()
-    _point_of_no_return(t, mm, image.entry, image.stack_pointer, guest_name)
+    # Linux 6.13+ names an AT_EMPTY_PATH exec after the file executed.
+    comm_source = mm.metadata.executable if not path else os.fsdecode(filename)
+    _point_of_no_return(t, mm, image.entry, image.stack_pointer, comm_source)
     raise TaskStop
 
 
