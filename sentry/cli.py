@@ -1,4 +1,5 @@
-"""``run-guest``: run a static x86-64 Linux program under the sentry.
+"""``run-guest``: run an x86-64 Linux program (static or dynamically
+linked, or a ``#!`` script) under the sentry.
 
 The guest's stdin, stdout and stderr are the host's. The exit status is the
 guest's, or 128+signal (with a one-line message) when a signal killed it,
@@ -32,7 +33,13 @@ def default_environment() -> dict[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run-guest",
-        description="Run a static x86-64 Linux program under the Python sentry (Unicorn CPU, Python kernel).",
+        description="Run an x86-64 Linux program (static, dynamically linked or a #! script) under the "
+                    "Python sentry (Unicorn CPU, Python kernel).",
+        epilog="Sandbox defaults: without --root the guest sees the host's / read-only and the current "
+               "directory (and below) writable; its /tmp is private and writable (host files in /tmp stay "
+               "visible, read-only) and /dev/shm is private; both are discarded at exit. The guest's "
+               "environment is only PATH, HOME and TERM plus --env. A PROGRAM without a slash is looked "
+               "up along the guest's PATH, as execvp does.",
     )
     p.add_argument("--strace", action="store_true", help="print every syscall in strace's format")
     p.add_argument("--trace-file", metavar="FILE", help="write --strace and --trace output here instead of stderr")
@@ -49,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="after the run, write memory-path counters as JSON to FILE "
                    "(faults, COW breaks, pmas, Unicorn maps and peak regions, memory-file bytes)")
     p.add_argument("--version", action="version", version=f"run-guest {sentry.__version__}")
-    p.add_argument("program", help="the guest executable")
+    p.add_argument("program", help="the guest executable or #! script (looked up along PATH without a slash)")
     p.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the guest")
     return p
 

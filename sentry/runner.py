@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import os
 import resource
+import shutil
 import sys
+import tempfile
+from collections.abc import Callable
 from typing import TextIO, cast
 
 from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
 from sentry.fsimpl.root import build_root
 from sentry.kernel.fd_table import FDTable
-from sentry.kernel.kernel import Kernel
+from sentry.kernel.kernel import Kernel, SyscallTracer
 from sentry.kernel.task import ThreadGroup
-from sentry.linuxerr import ENOENT
-from sentry.loader import LoadError, load
+from sentry.linuxerr import EACCES, ENOENT, Errno
+from sentry.loader import LoadError, LoadResult, load
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager
 from sentry.platform import UnicornAddressSpace
@@ -109,6 +112,60 @@ def guest_path(path: str, root: str | None) -> str:
     return "/" if rel == "." else "/" + rel
 
 
+DEFAULT_SEARCH_PATH = "/bin:/usr/bin"
+"""Where a program name without a slash is looked for when the guest's
+environment has no PATH (glibc ``execvp``'s default)."""
+
+
+def find_program(fs: FSContext, name: str, search_path: str | None) -> str:
+    """The guest path ``execvp`` would run for ``name``: ``name`` itself
+    when it holds a slash, else the first ``dir/name`` along
+    ``search_path`` (colon-separated; an empty element is the working
+    directory; :data:`DEFAULT_SEARCH_PATH` when None) that is an
+    executable non-directory in the guest's tree. Raises LoadError:
+    EACCES when only non-executable candidates exist (as ``execvp``
+    remembers), else ENOENT ("command not found")."""
+    if "/" in name:
+        return name
+    opener = interpreter_opener(fs)
+    denied = False
+    for directory in (DEFAULT_SEARCH_PATH if search_path is None else search_path).split(":"):
+        candidate = f"{directory}/{name}" if directory else name
+        try:
+            fd, _ = opener(os.fsencode(candidate))
+        except Errno as e:
+            denied = denied or e is EACCES
+            continue
+        os.close(fd)
+        return candidate
+    if denied:
+        raise LoadError(f"{name}: permission denied", EACCES)
+    raise LoadError(f"{name}: command not found", ENOENT)
+
+
+def _load_initial(mm: MemoryManager, fs: FSContext, program: str, argv: list[str], envv: list[bytes],
+                  root: str | None, search_path: str | None) -> tuple[LoadResult, str]:
+    """Load the first program as ``execvp(program, argv)`` would; returns
+    the image and the filename execve got. A name with a slash is a host
+    path (under ``--root`` too, where the guest name is derived from it);
+    a bare name is looked up along the guest's PATH in the guest's tree."""
+    args = [a.encode() for a in argv]
+    opener = interpreter_opener(fs)
+    if "/" in program:
+        return load(mm, program, args, envv, execfn=os.fsencode(program), name=guest_path(program, root),
+                    open_interpreter=opener), program
+    filename = find_program(fs, program, search_path)
+    try:
+        fd, name = opener(os.fsencode(filename))
+    except Errno as e:
+        raise LoadError(f"{filename}: {e.message}", e) from None
+    try:
+        return load(mm, f"/proc/self/fd/{fd}", args, envv, execfn=os.fsencode(filename), name=name,
+                    open_interpreter=opener), filename
+    finally:
+        os.close(fd)
+
+
 def run_program(
     path: str,
     argv: list[str],
@@ -119,7 +176,9 @@ def run_program(
     stats_out: str | None = None,
 ) -> int:
     """Load ``path`` and run it; returns the exit status for the shell
-    (128+signal when a signal killed the guest).
+    (128+signal when a signal killed the guest). ``path`` is found along
+    the guest's PATH (``env["PATH"]``) when it holds no slash, and may be
+    a ``#!`` script; 127 when it is not found, 126 when it cannot run.
 
     ``root`` is the host directory the guest sees as ``/`` (``--root``);
     without it the guest sees the host's ``/`` read-only with the working
@@ -135,13 +194,49 @@ def run_program(
         from sentry.strace import StraceTracer
 
         tracer = StraceTracer(strace_out)
+    scratch = tempfile.mkdtemp(prefix="run-guest-")
+    try:
+        return _boot_and_run(path, argv, env, strace_out, tracer, root, stats_out, scratch)
+    finally:
+        _remove_scratch(scratch)
+
+
+def _remove_scratch(scratch: str) -> None:
+    """Delete the private /tmp and /dev/shm, whatever modes the guest left
+    on its directories (symlinks are removed, never followed)."""
+
+    def retry_writable(func: Callable[..., object], path: str, _exc: object) -> None:
+        parent = os.path.dirname(path)
+        os.chmod(parent, 0o700)
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.chmod(path, 0o700)
+            shutil.rmtree(path, onerror=retry_writable)
+        else:
+            func(path)
+
+    try:
+        shutil.rmtree(scratch, onerror=retry_writable)
+    except OSError as e:
+        print(f"run-guest: cannot remove the guest's /tmp ({scratch}): {e.strerror}", file=sys.stderr)
+
+
+def _boot_and_run(
+    path: str,
+    argv: list[str],
+    env: dict[str, str],
+    strace_out: TextIO | None,
+    tracer: SyscallTracer | None,
+    root: str | None,
+    stats_out: str | None,
+    scratch: str,
+) -> int:
+    """run_program's body, with the private scratch directory made."""
     kernel = Kernel(build_table(), MemoryFile(), tracer=tracer)
     mm = kernel.new_memory_manager()
     envv = [f"{k}={v}".encode() for k, v in env.items()]
-    fs = build_root(root, mf=kernel.mf)
+    fs = build_root(root, mf=kernel.mf, scratch=scratch)
     try:
-        image = load(mm, path, [a.encode() for a in argv], envv, execfn=path.encode(),
-                     name=guest_path(path, root), open_interpreter=interpreter_opener(fs))
+        image, filename = _load_initial(mm, fs, path, argv, envv, root, env.get("PATH"))
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
         return 127 if e.errno is ENOENT else 126
@@ -149,9 +244,10 @@ def run_program(
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     task = kernel.create_process(mm, _stdio_table(), cpu)
+    task.comm = os.fsencode(filename).rsplit(b"/", 1)[-1][:15]
     _setup_fs(task.tg, fs)
     if strace_out is not None:
-        strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
+        strace_out.write(f'execve("{filename}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
     try:
         kernel.run()
     except KeyboardInterrupt:

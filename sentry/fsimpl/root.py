@@ -11,6 +11,15 @@ Two setups (``run-guest --root DIR`` chooses):
   everything below it, which are writable. The guest starts in that
   directory, under the same path.
 
+Either way the guest gets a private, empty, writable ``/dev/shm`` (POSIX
+shared memory, which Python's ``multiprocessing`` needs). In the default
+setup its ``/tmp`` is writable too: a private directory over the host's
+/tmp (``sentry.fsimpl.overlay``), so host files there stay visible and
+read-only while what the guest creates is its own (unless the working
+directory is /tmp itself, which is then simply writable). Both private
+directories live in a ``scratch`` host directory the caller creates and
+removes after the run.
+
 Either way paths are resolved by the sentry (``sentry.vfs.resolve``):
 symlinks are interpreted inside the guest's root and ``..`` stops at it,
 so nothing outside the root is reachable through the tree. The host's own
@@ -24,18 +33,30 @@ from typing import Any
 
 from sentry.fsimpl.dev import new_devfs
 from sentry.fsimpl.host.fs import HostFilesystem
+from sentry.fsimpl.kernfs import KDir
+from sentry.fsimpl.overlay import OverlayDir
 from sentry.fsimpl.proc import new_procfs
 from sentry.linuxerr import Errno
 from sentry.vfs.context import FSContext, VirtualFilesystem
+from sentry.vfs.dentry import Dentry
 from sentry.vfs.resolve import lookup_at
 
 
-def build_root(root_dir: str | None, *, host_cwd: str | None = None, mf: Any = None, owner: Any = None) -> FSContext:
+def build_root(
+    root_dir: str | None,
+    *,
+    host_cwd: str | None = None,
+    mf: Any = None,
+    owner: Any = None,
+    scratch: str | None = None,
+) -> FSContext:
     """An FSContext for a new guest (see the module docstring).
 
     ``host_cwd`` defaults to the sentry's working directory; ``mf`` is
     the MemoryFile behind shared /dev/zero mappings; ``owner`` the thread
-    group (it can be set later on the returned context).
+    group (it can be set later on the returned context). ``scratch`` is an
+    empty host directory for the private /tmp and /dev/shm (without it the
+    guest has neither: /tmp is the host's, read-only in the default setup).
     """
     host_cwd = os.path.realpath(host_cwd or os.getcwd())
     if root_dir is None:
@@ -47,11 +68,43 @@ def build_root(root_dir: str | None, *, host_cwd: str | None = None, mf: Any = N
         rel = os.path.relpath(host_cwd, real_root)
         guest_cwd = "/" if rel == "." or rel.startswith("..") else "/" + rel
     vfs = VirtualFilesystem(fs.root)
-    vfs.mount(fs.root, b"dev", new_devfs(mf))
+    devfs = new_devfs(mf)
+    vfs.mount(fs.root, b"dev", devfs)
     vfs.mount(fs.root, b"proc", new_procfs())
     ctx = FSContext(vfs, fs.root, fs.root, owner)
+    if scratch is not None:
+        devfs.add(KDir(b"shm", 0o1777, dev=devfs.dev))  # the mount point readdir lists
+        vfs.mount(devfs, b"shm", _scratch_dir(scratch, "shm"))
+        if root_dir is None and host_cwd != _HOST_TMP:
+            _mount_private_tmp(vfs, fs.root, _scratch_dir(scratch, "tmp"))
     try:
         ctx.cwd = lookup_at(ctx, fs.root, os.fsencode(guest_cwd))
     except Errno:
         ctx.cwd = fs.root
     return ctx
+
+
+_HOST_TMP = "/tmp"
+
+
+def _scratch_dir(scratch: str, name: str) -> Dentry:
+    """A new sticky world-writable directory ``scratch/name`` (as a tmpfs
+    /tmp is) as the root of its own writable host file system."""
+    path = os.path.join(scratch, name)
+    os.mkdir(path)
+    os.chmod(path, 0o1777)
+    return HostFilesystem(path).root
+
+
+def _mount_private_tmp(vfs: VirtualFilesystem, root: Dentry, upper: Dentry) -> None:
+    """Mount ``upper`` at /tmp over the host's /tmp (an OverlayDir), or
+    alone when the host has no /tmp directory."""
+    ctx = FSContext(vfs, root, root)
+    try:
+        lower = lookup_at(ctx, root, _HOST_TMP.encode())
+    except Errno:
+        lower = None
+    if lower is None or not lower.is_dir():
+        vfs.mount(root, b"tmp", upper)
+        return
+    vfs.mount(root, b"tmp", OverlayDir(upper, lower))

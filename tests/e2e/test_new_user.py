@@ -1,0 +1,146 @@
+"""What a new user tries first (issue 18): a program found along PATH, a
+``#!`` script, a writable /tmp and /dev/shm. Each is run natively and
+under run-guest and the two are compared; Linux is the oracle."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sentry.testing.harness import compare
+
+BUSYBOX = "/bin/busybox"
+PYTHON = "/usr/bin/python3"
+
+needs_busybox = pytest.mark.skipif(not Path(BUSYBOX).exists(), reason="scripts/setup installs busybox-static")
+needs_python = pytest.mark.skipif(not Path(PYTHON).exists(), reason="needs Debian's python3")
+
+
+def _run_guest(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
+               ) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "sentry.cli", *args], capture_output=True, timeout=120,
+                          cwd=cwd, env=env)
+
+
+def _native(argv: list[str], cwd: Path, path: str) -> subprocess.CompletedProcess[bytes]:
+    """``env PATH=... argv`` natively: env(1) looks the name up as execvp."""
+    return subprocess.run(["env", "-i", f"PATH={path}", *argv], capture_output=True, timeout=60, cwd=cwd)
+
+
+@needs_busybox
+def test_program_without_slash_is_found_along_path(tmp_path: Path) -> None:
+    path = f"/nonexistent:{tmp_path}:/bin"
+    argv = ["busybox", "sh", "-c", 'echo "$0 $1"; cat /proc/self/comm', "one"]
+    native = _native(argv, tmp_path, path)
+    sentry = _run_guest("--env", f"PATH={path}", *argv, cwd=tmp_path)
+    assert native.returncode == 0, native.stderr
+    assert (sentry.returncode, sentry.stdout) == (native.returncode, native.stdout), sentry.stderr
+
+
+def test_unknown_command_and_non_executable_match_env_statuses(tmp_path: Path) -> None:
+    (tmp_path / "tool").write_text("not executable\n")
+    for name in ("no-such-command-here", "tool"):
+        native = _native([name], tmp_path, str(tmp_path))
+        sentry = _run_guest("--env", f"PATH={tmp_path}", name, cwd=tmp_path)
+        assert native.returncode in (126, 127)
+        assert sentry.returncode == native.returncode, sentry.stderr
+        lines = sentry.stderr.decode().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"run-guest: {name}: "), lines
+
+
+SCRIPT = """#!/bin/sh -e
+echo "$0 [$1] [$2] $(cat /proc/$$/comm)"
+exit 3
+"""
+
+
+def test_script_runs_like_native(tmp_path: Path) -> None:
+    script = tmp_path / "script.sh"
+    script.write_text(SCRIPT)
+    script.chmod(0o755)
+    c = compare(str(script), ["a", "b c"], cwd=tmp_path)
+    assert c.native.status == 3
+    assert c.agree, c.report()
+    native = subprocess.run(["./script.sh", "x"], capture_output=True, cwd=tmp_path)
+    r = _run_guest("./script.sh", "x", cwd=tmp_path)
+    assert native.stdout.endswith(b" script.sh\n")  # comm is the script's name
+    assert (r.returncode, r.stdout) == (native.returncode, native.stdout), r.stderr
+
+
+SUBPROCESS = """
+import subprocess
+r = subprocess.run(["./child.py", "arg"], capture_output=True)
+print(r.returncode, r.stdout.decode().strip())
+"""
+CHILD = "#!/usr/bin/python3 -S\nimport sys\nprint('child', sys.argv[1:])\nsys.exit(5)\n"
+
+
+@needs_python
+def test_python_subprocess_runs_a_script(tmp_path: Path) -> None:
+    child = tmp_path / "child.py"
+    child.write_text(CHILD)
+    child.chmod(0o755)
+    c = compare(PYTHON, ["-S", "-c", SUBPROCESS], cwd=tmp_path)
+    assert c.native.stdout.startswith(b"5 child"), c.native.stdout
+    assert c.agree, c.report()
+
+
+TEMPFILE = """
+import os, tempfile
+fd, name = tempfile.mkstemp()
+os.write(fd, b"x" * 3)
+print(os.path.dirname(name), os.path.getsize(name), tempfile.gettempdir())
+os.unlink(name)
+"""
+
+
+@needs_python
+def test_tempfile_mkstemp_uses_tmp_without_any_option(tmp_path: Path) -> None:
+    c = compare(PYTHON, ["-S", "-c", TEMPFILE], cwd=tmp_path)
+    assert c.native.stdout == b"/tmp 3 /tmp\n"
+    assert c.agree, c.report()
+
+
+POOL = """
+import multiprocessing
+with multiprocessing.Pool(2) as pool:
+    print(pool.map(abs, range(-4, 4)))
+"""
+
+
+@needs_python
+def test_multiprocessing_pool_map(tmp_path: Path) -> None:
+    c = compare(PYTHON, ["-S", "-c", POOL], cwd=tmp_path)
+    assert c.native.stdout == b"[4, 3, 2, 1, 0, 1, 2, 3]\n"
+    assert c.agree, c.report()
+
+
+@needs_busybox
+def test_private_tmp_shows_host_files_read_only_and_discards_new_ones(tmp_path: Path) -> None:
+    host_file = tmp_path / "host.txt"
+    host_file.write_text("host\n")
+    work = Path.home() / ".cache" / "sentry-test-cwd"  # a working directory outside /tmp
+    work.mkdir(parents=True, exist_ok=True)
+    scratch_parent = tmp_path / "scratch"
+    scratch_parent.mkdir()
+    made = f"/tmp/made-by-guest-{os.getpid()}"
+    script = (f"cat {host_file}; echo new > {made}; cat {made}; ls /dev/shm /tmp | grep -c made-by-guest; "
+              f"echo x >> {host_file} || echo refused; rm {host_file} || echo refused; "
+              f"echo s > /dev/shm/seg && cat /dev/shm/seg")
+    env = {**os.environ, "TMPDIR": str(scratch_parent)}
+    r = _run_guest(BUSYBOX, "sh", "-c", script, cwd=work, env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"host\nnew\n1\nrefused\nrefused\ns\n"
+    assert r.stderr.count(b"Read-only file system") == 2, r.stderr
+    assert host_file.read_text() == "host\n"
+    assert not Path(made).exists()
+    assert list(scratch_parent.iterdir()) == []  # the private /tmp and /dev/shm are gone
+
+
+def test_help_states_the_private_tmp() -> None:
+    out = _run_guest("--help").stdout.decode()
+    assert "/tmp" in out and "/dev/shm" in out and "PATH" in out
