@@ -60,7 +60,6 @@ from sentry.abi.fcntl import (
     VALID_OPEN_FLAGS,
 )
 from sentry.hostarch import MAX_RW_COUNT
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import (
     EBADF,
@@ -394,23 +393,3 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
     if offset_ptr:
         t.copy_out_bytes(offset_ptr, struct.pack("<q", pos))
     return done
-
-
-def register(table: SyscallTable) -> None:
-    table.register(2, "open", sys_open)
-    table.register(3, "close", sys_close)
-    table.register(8, "lseek", sys_lseek)
-    table.register(16, "ioctl", sys_ioctl)
-    table.register(32, "dup", sys_dup)
-    table.register(33, "dup2", sys_dup2)
-    table.register(40, "sendfile", sys_sendfile)
-    table.register(72, "fcntl", sys_fcntl)
-    table.register(74, "fsync", sys_fsync)
-    table.register(75, "fdatasync", sys_fdatasync)
-    table.register(76, "truncate", sys_truncate)
-    table.register(77, "ftruncate", sys_ftruncate)
-    table.register(85, "creat", sys_creat)
-    table.register(162, "sync", sys_sync)
-    table.register(221, "fadvise64", sys_fadvise64)
-    table.register(257, "openat", sys_openat)
-    table.register(292, "dup3", sys_dup3)

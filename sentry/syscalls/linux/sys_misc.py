@@ -8,7 +8,6 @@ import os
 import resource
 import struct
 
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
@@ -102,11 +101,3 @@ def sys_sysinfo(t: Task, info: int, *_: int) -> int:
     )
     t.copy_out_bytes(info, data)
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(99, "sysinfo", sys_sysinfo)
-    table.register(97, "getrlimit", sys_getrlimit)
-    table.register(160, "setrlimit", sys_setrlimit)
-    table.register(302, "prlimit64", sys_prlimit64)
-    table.register(318, "getrandom", sys_getrandom)

@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable
 
 from sentry.kernel.blocking import wait_for
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.signals import SI_KERNEL, SignalInfo
 from sentry.kernel.task import Task
 from sentry.linuxerr import (
@@ -190,16 +189,3 @@ def sys_preadv2(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, pos_h: int,
 def sys_pwritev2(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, pos_h: int, flags: int) -> int:
     f, off = _v2(t, fd, pos_l, flags)
     return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(0, "read", sys_read)
-    table.register(1, "write", sys_write)
-    table.register(17, "pread64", sys_pread64)
-    table.register(18, "pwrite64", sys_pwrite64)
-    table.register(19, "readv", sys_readv)
-    table.register(20, "writev", sys_writev)
-    table.register(295, "preadv", sys_preadv)
-    table.register(296, "pwritev", sys_pwritev)
-    table.register(327, "preadv2", sys_preadv2)
-    table.register(328, "pwritev2", sys_pwritev2)
