@@ -9,6 +9,7 @@ the deviations, if any.
 from __future__ import annotations
 
 import struct
+from stat import S_ISFIFO
 
 from sentry.abi.fcntl import (
     AT_FDCWD,
@@ -332,10 +333,11 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
     """sendfile (Linux ``do_sendfile``): EBADF for the input (and unless
     it is readable), ESPIPE for an offset on an unseekable input, EFAULT,
     EINVAL for a negative offset, EBADF for the output (and unless it is
-    writable), EINVAL for an O_APPEND output. Data moves in 64 KiB chunks
+    writable), EINVAL for an O_APPEND output, EINVAL for a pipe or FIFO
+    as the input (it has no ``splice_read``). Data moves in 64 KiB chunks
     through a sentry buffer; a short write to a seekable input without
-    ``offset`` rewinds the input by the unwritten part. Blocking pipes on
-    either side block like read/write."""
+    ``offset`` rewinds the input by the unwritten part. A blocking input
+    (a host terminal) or output (a pipe) blocks like read/write."""
     from sentry.syscalls.linux.sys_read_write import read_file, write_file
 
     inf = get_file(t, in_fd)
@@ -353,6 +355,8 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
         raise EBADF
     if outf.flags & O_APPEND:
         raise EINVAL
+    if S_ISFIFO(inf.stat().st_mode):
+        raise EINVAL  # Linux: a pipe has no splice_read, even for count 0
     count = min(count, MAX_RW_COUNT)
     done = 0
     buf = bytearray(min(count, _SENDFILE_CHUNK))
