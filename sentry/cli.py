@@ -1,4 +1,4 @@
-"""``run-guest``: run a static x86-64 Linux program under the sentry.
+"""``run-guest``: run an x86-64 Linux program (static or dynamically linked) under the sentry.
 
 The guest's stdin, stdout and stderr are the host's. The exit status is the
 guest's, or 128+signal (with a one-line message) when a signal killed it,
@@ -32,7 +32,7 @@ def default_environment() -> dict[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="run-guest",
-        description="Run a static x86-64 Linux program under the Python sentry (Unicorn CPU, Python kernel).",
+        description="Run an x86-64 Linux program under the Python sentry (Unicorn CPU, Python kernel).",
     )
     p.add_argument("--strace", action="store_true", help="print every syscall in strace's format")
     p.add_argument("--trace-file", metavar="FILE", help="write --strace and --trace output here instead of stderr")

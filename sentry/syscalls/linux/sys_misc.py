@@ -1,6 +1,5 @@
-"""getrandom, resource limits, signal bookkeeping (gVisor ``sys_random.go``,
-``sys_rlimit.go``, ``sys_signal.go``). Signal actions and masks are
-recorded faithfully; delivery to handlers arrives with the signals work."""
+"""getrandom, resource limits and sysinfo (gVisor ``sys_random.go``,
+``sys_rlimit.go``, ``sys_sysinfo.go``)."""
 
 from __future__ import annotations
 
@@ -15,9 +14,6 @@ from sentry.syscalls.linux.args import s32
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_NLIMITS = 16
-_SIGKILL, _SIGSTOP = 9, 19
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
-_SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
 
 
 def sys_getrandom(t: Task, buf: int, length: int, flags: int, *_: int) -> int:

@@ -29,7 +29,6 @@ _HOST_RECHECK_NS = 10_000_000
 _POLLFD = struct.Struct("<ihh")
 _TIMESPEC = struct.Struct("<qq")
 _NSEC = 1_000_000_000
-FD_SETSIZE = 1024
 
 
 def _host_ready(host_fd: int, events: int) -> int:
