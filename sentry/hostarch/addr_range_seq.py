@@ -237,7 +237,6 @@ class AddrRangeSeq:
             off = 0
         return _window(ranges, i, off, limit)
 
-    drop_first64 = drop_first
 
     def take_first(self, n: int) -> AddrRangeSeq:
         """Return the sequence limited to its first ``n`` bytes.
@@ -258,7 +257,6 @@ class AddrRangeSeq:
         s._limit = n
         return s
 
-    take_first64 = take_first
 
     # -- Python protocol ----------------------------------------------------
 

@@ -196,6 +196,7 @@ class Kernel:
             except Errno as e:
                 ret = -e.errno
             except TaskStop:
+                task.stopped_syscall = nr
                 return None
             except Exception as exc:
                 ret = internal_error(task, nr, exc)
@@ -401,7 +402,7 @@ class Kernel:
         except TaskStop:
             return False
         except Exception as exc:
-            ret = self.internal_error(task, 0, exc)
+            ret = self.internal_error(task, task.stopped_syscall, exc)
         if ret == -ERESTARTSYS:
             r = self._restart_or_eintr(task)
             if r is not None:

@@ -35,9 +35,7 @@ from sentry.abi.signals import (
     SIGBUS,
     SIGFPE,
     SIGILL,
-    SIGKILL,
     SIGSEGV,
-    SIGSTOP,
     SIGTRAP,
 )
 from sentry.hostarch import AccessType
@@ -61,7 +59,6 @@ ILL_ILLOPN, FPE_INTDIV, TRAP_BRKPT = 2, 1, 1
 # job control to stop for here; they are ignored.
 _DEFAULT_IGNORE = frozenset({17, 18, 23, 28})  # CHLD, CONT, URG, WINCH
 _DEFAULT_STOP = frozenset({19, 20, 21, 22})
-UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 _UC_SIGCONTEXT_SS, _UC_STRICT_RESTORE_SS = 0x2, 0x4
 _USER_CS, _USER_DS = 0x33, 0x2B

@@ -100,6 +100,9 @@ class Task:
         self.block_cancel: Callable[[], None] | None = None
         self.block_interruptible = True
         self.block_restartable = False
+        # The syscall that left the run loop last (a parked one's number,
+        # for logs when its ``resume`` fails).
+        self.stopped_syscall = 0
         self.comm = b""
         self.on_syscall = kernel.make_syscall_dispatcher(self)
 

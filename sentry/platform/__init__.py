@@ -1,7 +1,7 @@
 """The execution platform: address spaces and CPU contexts (gVisor's
 ``pkg/sentry/platform``).
 
-* ``address_space``: the contracts (``AddressSpace``, ``SegmentationFault``,
+* ``address_space``: the contracts (``AddressSpace``,
   ``StopReason``/``StopKind``, exception vectors); no Unicorn import.
 * ``unicorn_as``: ``UnicornAddressSpace``, one Unicorn engine per address
   space, with its region table and the run loop.
@@ -28,7 +28,6 @@ from sentry.platform.address_space import (
     VECTOR_PF,
     VECTOR_UD,
     AddressSpace,
-    SegmentationFault,
     StopKind,
     StopReason,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "AddressSpace",
     "CPUContext",
     "OnSyscall",
-    "SegmentationFault",
     "StopKind",
     "StopReason",
     "UnicornAddressSpace",

@@ -1,4 +1,4 @@
-"""The platform contracts: ``AddressSpace``, ``SegmentationFault``, ``StopReason``.
+"""The platform contracts: ``AddressSpace``, ``StopReason``.
 
 Compare gVisor's ``pkg/sentry/platform/platform.go``. Nothing here depends
 on Unicorn; ``unicorn_as`` implements these.
@@ -49,23 +49,6 @@ VECTOR_PF = 14
 """#PF page fault (never reported as EXCEPTION: faults are ``FAULT`` stops)."""
 VECTOR_INT80 = 0x80
 """``int 0x80`` (the legacy 32-bit syscall gate). RIP: after the instruction."""
-
-
-class SegmentationFault(Exception):
-    """An access hit an unmapped page or lacked permission.
-
-    ``addr`` is the faulting address and ``access`` the kind of access
-    (``NO_ACCESS`` when unknown). Compare gVisor's
-    ``platform.SegmentationFault``.
-    """
-
-    def __init__(self, addr: int, access: AccessType = NO_ACCESS) -> None:
-        super().__init__(addr, access)
-        self.addr = addr
-        self.access = access
-
-    def __str__(self) -> str:
-        return f"segmentation fault at {self.addr:#x}"
 
 
 class StopKind(enum.IntEnum):

@@ -96,7 +96,6 @@ class Block:
         b._mv = self._mv[n:]
         return b
 
-    drop_first64 = drop_first
 
     def take_first(self, n: int) -> Block:
         """Return the first ``n`` bytes; ``n >= len`` returns the Block unchanged.
@@ -111,7 +110,6 @@ class Block:
         b._mv = self._mv[:n]
         return b
 
-    take_first64 = take_first
 
     # Atomics. The guest runs in the same single host thread as the sentry
     # (Unicorn executes guest code synchronously inside emu_start), so guest

@@ -156,7 +156,6 @@ class BlockSeq:
             i += 1
             off = 0
 
-    drop_first64 = drop_first
 
     def take_first(self, n: int) -> BlockSeq:
         """Return the first ``n`` bytes of the sequence; ``n == 0`` gives empty and
@@ -175,7 +174,6 @@ class BlockSeq:
         s._limit = n
         return s
 
-    take_first64 = take_first
 
     def views(self) -> Iterator[memoryview]:
         """Yield the memoryview of each Block in order (cheaper than iterating Blocks)."""

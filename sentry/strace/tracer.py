@@ -14,9 +14,8 @@ from sentry.usermem import DEFAULT_OPTS
 class StraceTracer:
     """Prints ``name(args) = result`` lines like ``strace -f`` to ``out``."""
 
-    def __init__(self, out: TextIO, *, with_pid: bool = False) -> None:
+    def __init__(self, out: TextIO) -> None:
         self.out = out
-        self.with_pid = with_pid
 
     def _read(self, task: Task, addr: int, n: int) -> bytes | None:
         buf = bytearray(n)
@@ -67,7 +66,6 @@ class StraceTracer:
 
         def traced(t: Task, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int:
             args = (a0, a1, a2, a3, a4, a5)
-            prefix = f"[pid {t.tid}] " if self.with_pid else ""
             ret: int | None
             try:
                 if handler is None:
@@ -77,11 +75,11 @@ class StraceTracer:
             except Errno as e:
                 ret = -e.errno
             except TaskStop:
-                out.write(f"{prefix}{name}({', '.join(self._args(t, name, args, None, True))}) = ?\n")
+                out.write(f"{name}({', '.join(self._args(t, name, args, None, True))}) = ?\n")
                 out.flush()
                 raise
             text = ", ".join(self._args(t, name, args, ret, False))
-            out.write(f"{prefix}{name}({text}) = {format_result(name, ret)}\n")
+            out.write(f"{name}({text}) = {format_result(name, ret)}\n")
             out.flush()
             return ret
 

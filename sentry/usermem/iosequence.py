@@ -59,13 +59,11 @@ class IOSequence:
         """Return a copy with ``addrs.drop_first(n)`` (see AddrRangeSeq.drop_first)."""
         return IOSequence(self.io, self.addrs.drop_first(n), self.opts)
 
-    drop_first64 = drop_first
 
     def take_first(self, n: int) -> IOSequence:
         """Return a copy with ``addrs.take_first(n)`` (see AddrRangeSeq.take_first)."""
         return IOSequence(self.io, self.addrs.take_first(n), self.opts)
 
-    take_first64 = take_first
 
     def copy_out(self, src: ReadableBuffer) -> tuple[int, Exception | None]:
         """Copy ``src`` to the ranges (``copy_out_vec``); return ``(n, err)``.

@@ -4,6 +4,8 @@ error, never a traceback on the user's terminal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from sentry import runner
@@ -82,3 +84,34 @@ def test_bug_outside_a_handler_is_one_line_not_a_traceback(
         "run-guest: internal error: RuntimeError('bug in the fault path') "
         "(rerun with --log-level debug for the traceback)"
     ]
+
+
+def test_a_failing_resume_is_logged_under_its_syscall(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blocked syscall whose completion raises is reported under its own
+    name (not syscall 0, ``read``)."""
+    kernels: list[Kernel] = []
+    real_init = Kernel.__init__
+
+    def spy(self: Kernel, *a: object, **kw: object) -> None:
+        real_init(self, *a, **kw)  # type: ignore[arg-type]
+        kernels.append(self)
+
+    def table() -> SyscallTable:
+        t = table_mod.build_table()
+
+        def blocking_writev(task: Any, *_: int) -> int:
+            def resume() -> int:
+                raise RuntimeError("a bug in a resumed syscall")
+
+            # An expired deadline with timeout_result None: the scheduler
+            # wakes the task at once and resume() decides.
+            task.kernel.block(task, "test", resume, deadline_ns=0, timeout_result=None)
+
+        t.register(20, "writev", blocking_writev)
+        return t
+
+    monkeypatch.setattr(runner, "build_table", table)
+    monkeypatch.setattr(Kernel, "__init__", spy)
+    runner.run_program(str(guest("hello-musl")), ["hello"], {"PATH": "/bin"})
+    assert kernels and kernels[0].internal_errors
+    assert kernels[0].internal_errors[0].startswith("writev: RuntimeError")

@@ -18,7 +18,6 @@ from sentry.abi.fcntl import (
     RENAME_NOREPLACE,
     RENAME_WHITEOUT,
 )
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EFAULT, EINVAL, ENOENT, ERANGE
 from sentry.syscalls.linux.args import s32, u32
@@ -225,23 +224,3 @@ def sys_getcwd(t: Task, buf: int, size: int, *_: int) -> int:
         raise ERANGE
     t.copy_out_bytes(buf, path)
     return len(path)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(78, "getdents", sys_getdents)
-    table.register(79, "getcwd", sys_getcwd)
-    table.register(80, "chdir", sys_chdir)
-    table.register(81, "fchdir", sys_fchdir)
-    table.register(82, "rename", sys_rename)
-    table.register(83, "mkdir", sys_mkdir)
-    table.register(84, "rmdir", sys_rmdir)
-    table.register(86, "link", sys_link)
-    table.register(87, "unlink", sys_unlink)
-    table.register(88, "symlink", sys_symlink)
-    table.register(217, "getdents64", sys_getdents64)
-    table.register(258, "mkdirat", sys_mkdirat)
-    table.register(263, "unlinkat", sys_unlinkat)
-    table.register(264, "renameat", sys_renameat)
-    table.register(265, "linkat", sys_linkat)
-    table.register(266, "symlinkat", sys_symlinkat)
-    table.register(316, "renameat2", sys_renameat2)

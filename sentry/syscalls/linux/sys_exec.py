@@ -16,7 +16,6 @@ import os
 import struct
 
 from sentry.abi.fcntl import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task, TaskStop
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
 from sentry.loader import GuestOpener, LoadError, load
@@ -190,8 +189,3 @@ def sys_execve(t: Task, pathname: int, argv: int, envp: int, *_: int) -> int:
 
 def sys_execveat(t: Task, dirfd: int, pathname: int, argv: int, envp: int, flags: int, *_: int) -> int:
     return do_execve(t, dirfd, pathname, argv, envp, s32(flags))
-
-
-def register(table: SyscallTable) -> None:
-    table.register(59, "execve", sys_execve)
-    table.register(322, "execveat", sys_execveat)

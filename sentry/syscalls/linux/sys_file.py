@@ -9,6 +9,7 @@ the deviations, if any.
 from __future__ import annotations
 
 import struct
+from stat import S_ISFIFO
 
 from sentry.abi.fcntl import (
     AT_FDCWD,
@@ -60,7 +61,6 @@ from sentry.abi.fcntl import (
     VALID_OPEN_FLAGS,
 )
 from sentry.hostarch import MAX_RW_COUNT
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import (
     EBADF,
@@ -333,10 +333,11 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
     """sendfile (Linux ``do_sendfile``): EBADF for the input (and unless
     it is readable), ESPIPE for an offset on an unseekable input, EFAULT,
     EINVAL for a negative offset, EBADF for the output (and unless it is
-    writable), EINVAL for an O_APPEND output. Data moves in 64 KiB chunks
+    writable), EINVAL for an O_APPEND output, EINVAL for a pipe or FIFO
+    as the input (it has no ``splice_read``). Data moves in 64 KiB chunks
     through a sentry buffer; a short write to a seekable input without
-    ``offset`` rewinds the input by the unwritten part. Blocking pipes on
-    either side block like read/write."""
+    ``offset`` rewinds the input by the unwritten part. A blocking input
+    (a host terminal) or output (a pipe) blocks like read/write."""
     from sentry.syscalls.linux.sys_read_write import read_file, write_file
 
     inf = get_file(t, in_fd)
@@ -354,6 +355,8 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
         raise EBADF
     if outf.flags & O_APPEND:
         raise EINVAL
+    if S_ISFIFO(inf.stat().st_mode):
+        raise EINVAL  # Linux: a pipe has no splice_read, even for count 0
     count = min(count, MAX_RW_COUNT)
     done = 0
     buf = bytearray(min(count, _SENDFILE_CHUNK))
@@ -394,23 +397,3 @@ def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, 
     if offset_ptr:
         t.copy_out_bytes(offset_ptr, struct.pack("<q", pos))
     return done
-
-
-def register(table: SyscallTable) -> None:
-    table.register(2, "open", sys_open)
-    table.register(3, "close", sys_close)
-    table.register(8, "lseek", sys_lseek)
-    table.register(16, "ioctl", sys_ioctl)
-    table.register(32, "dup", sys_dup)
-    table.register(33, "dup2", sys_dup2)
-    table.register(40, "sendfile", sys_sendfile)
-    table.register(72, "fcntl", sys_fcntl)
-    table.register(74, "fsync", sys_fsync)
-    table.register(75, "fdatasync", sys_fdatasync)
-    table.register(76, "truncate", sys_truncate)
-    table.register(77, "ftruncate", sys_ftruncate)
-    table.register(85, "creat", sys_creat)
-    table.register(162, "sync", sys_sync)
-    table.register(221, "fadvise64", sys_fadvise64)
-    table.register(257, "openat", sys_openat)
-    table.register(292, "dup3", sys_dup3)

@@ -8,7 +8,6 @@ import struct
 import time
 
 from sentry.kernel.futex import BITSET_MATCH_ANY
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, ENOSYS, ESRCH
 from sentry.syscalls.linux.args import s32
@@ -110,9 +109,3 @@ def sys_get_robust_list(t: Task, tid: int, headp: int, lenp: int, *_: int) -> in
     t.copy_out_bytes(headp, struct.pack("<Q", head))
     t.copy_out_bytes(lenp, struct.pack("<Q", length or _ROBUST_LIST_HEAD_SIZE))
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(202, "futex", sys_futex)
-    table.register(273, "set_robust_list", sys_set_robust_list)
-    table.register(274, "get_robust_list", sys_get_robust_list)

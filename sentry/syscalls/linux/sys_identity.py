@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import struct
 
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 
 
@@ -51,14 +50,3 @@ def sys_uname(t: Task, buf: int, *_: int) -> int:
     data = b"".join(struct.pack("65s", f[:64]) for f in uname_fields())
     t.copy_out_bytes(buf, data)
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(39, "getpid", sys_getpid)
-    table.register(63, "uname", sys_uname)
-    table.register(102, "getuid", sys_getuid)
-    table.register(104, "getgid", sys_getgid)
-    table.register(107, "geteuid", sys_geteuid)
-    table.register(108, "getegid", sys_getegid)
-    table.register(110, "getppid", sys_getppid)
-    table.register(186, "gettid", sys_gettid)

@@ -1,6 +1,5 @@
-"""getrandom, resource limits, signal bookkeeping (gVisor ``sys_random.go``,
-``sys_rlimit.go``, ``sys_signal.go``). Signal actions and masks are
-recorded faithfully; delivery to handlers arrives with the signals work."""
+"""getrandom, resource limits and sysinfo (gVisor ``sys_random.go``,
+``sys_rlimit.go``, ``sys_sysinfo.go``)."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ import os
 import resource
 import struct
 
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
@@ -16,9 +14,6 @@ from sentry.syscalls.linux.args import s32
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 _RLIM_INFINITY = (1 << 64) - 1
 RLIMIT_NLIMITS = 16
-_SIGKILL, _SIGSTOP = 9, 19
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
-_SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
 
 
 def sys_getrandom(t: Task, buf: int, length: int, flags: int, *_: int) -> int:
@@ -102,11 +97,3 @@ def sys_sysinfo(t: Task, info: int, *_: int) -> int:
     )
     t.copy_out_bytes(info, data)
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(99, "sysinfo", sys_sysinfo)
-    table.register(97, "getrlimit", sys_getrlimit)
-    table.register(160, "setrlimit", sys_setrlimit)
-    table.register(302, "prlimit64", sys_prlimit64)
-    table.register(318, "getrandom", sys_getrandom)

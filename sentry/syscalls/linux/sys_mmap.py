@@ -4,7 +4,6 @@ order; the semantics live in ``sentry.mm``."""
 from __future__ import annotations
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EACCES, EINVAL, ENODEV, ENOMEM
 from sentry.memmap.mappable import SharedAnonMappable
@@ -116,14 +115,3 @@ def sys_mremap(t: Task, old_addr: int, old_size: int, new_size: int, flags: int,
 def sys_madvise(t: Task, addr: int, length: int, advice: int, *_: int) -> int:
     t.mm.madvise(addr, length, s32(advice))
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(9, "mmap", sys_mmap)
-    table.register(10, "mprotect", sys_mprotect)
-    table.register(11, "munmap", sys_munmap)
-    table.register(12, "brk", sys_brk)
-    table.register(25, "mremap", sys_mremap)
-    table.register(28, "madvise", sys_madvise)
-
-

@@ -5,7 +5,6 @@ from __future__ import annotations
 import struct
 
 from sentry.abi.fcntl import O_CLOEXEC, O_DIRECT, O_NONBLOCK
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.pipe import new_pipe
 from sentry.kernel.task import Task
 from sentry.linuxerr import EFAULT, EINVAL, EMFILE, Errno
@@ -48,8 +47,3 @@ def sys_pipe2(t: Task, fds: int, flags: int, *_: int) -> int:
 
 def sys_pipe(t: Task, fds: int, *_: int) -> int:
     return sys_pipe2(t, fds, 0)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(22, "pipe", sys_pipe)
-    table.register(293, "pipe2", sys_pipe2)

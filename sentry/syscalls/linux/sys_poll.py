@@ -16,7 +16,6 @@ import struct
 import time
 from collections.abc import Callable
 
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL
 from sentry.syscalls.linux.args import s32
@@ -30,7 +29,6 @@ _HOST_RECHECK_NS = 10_000_000
 _POLLFD = struct.Struct("<ihh")
 _TIMESPEC = struct.Struct("<qq")
 _NSEC = 1_000_000_000
-FD_SETSIZE = 1024
 
 
 def _host_ready(host_fd: int, events: int) -> int:
@@ -255,11 +253,3 @@ def sys_pselect6(t: Task, nfds: int, r: int, w: int, e: int, tsp: int, sig: int)
             t.set_signal_mask(old)
 
     return _do_select(t, nfds, (r, w, e), deadline, write_back)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(7, "poll", sys_poll)
-    table.register(23, "select", sys_select)
-    table.register(270, "pselect6", sys_pselect6)
-    table.register(271, "ppoll", sys_ppoll)
-

@@ -16,7 +16,6 @@ from sentry.linuxerr import EFAULT, EINVAL
 from sentry.usermem import DEFAULT_OPTS
 
 if TYPE_CHECKING:
-    from sentry.kernel.kernel import SyscallTable
     from sentry.kernel.task import Task
 
 PR_GET_DUMPABLE = 3
@@ -47,7 +46,3 @@ def sys_prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int, *_: int)
         t.tg.dumpable = a2  # type: ignore[attr-defined]
         return 0
     raise EINVAL
-
-
-def register(table: SyscallTable) -> None:
-    table.register(157, "prctl", sys_prctl)

@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable
 
 from sentry.kernel.blocking import wait_for
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.signals import SI_KERNEL, SignalInfo
 from sentry.kernel.task import Task
 from sentry.linuxerr import (
@@ -40,14 +39,16 @@ SIGPIPE = 13
 def handle_io_error(n: int, err: Exception | None) -> int:
     """Linux's rule for a transfer's result (gVisor ``HandleIOError``): a
     partial count wins over EFAULT/EINTR/EPIPE/ENOSPC/EAGAIN; EOF is no
-    error; otherwise the error is raised."""
+    error; otherwise the error is raised (an exception that is not an
+    Errno too: the dispatcher reports it as an internal error)."""
     if err is None or err is EOF:
         return n
     if n > 0 and (err in _PARTIAL_OK or not isinstance(err, Errno)):
         return n
-    if isinstance(err, Errno):
-        raise err
-    return n
+    # With nothing transferred the error is the result; an error that is
+    # not an Errno is a sentry bug and reaches the dispatcher (logged, EIO),
+    # never a silent 0 that the guest would take for end of file.
+    raise err
 
 
 def _file(t: Task, fd: int) -> FileDescription:
@@ -136,13 +137,21 @@ def sys_write(t: Task, fd: int, buf: int, count: int, *_: int) -> int:
     return _write(t, f, t.single_io_sequence(buf, count), -1)
 
 
+def _direction(f: FileDescription, read: bool) -> FileDescription:
+    """EBADF unless ``f`` is open for the transfer's direction: checked
+    before the iovec array is read (Linux ``vfs_readv``/``vfs_writev``)."""
+    if not (f.readable if read else f.writable):
+        raise EBADF
+    return f
+
+
 def sys_readv(t: Task, fd: int, iov: int, iovcnt: int, *_: int) -> int:
-    f = _file(t, fd)
+    f = _direction(_file(t, fd), read=True)
     return _read(t, f, t.iovecs_io_sequence(iov, iovcnt), -1)
 
 
 def sys_writev(t: Task, fd: int, iov: int, iovcnt: int, *_: int) -> int:
-    f = _file(t, fd)
+    f = _direction(_file(t, fd), read=False)
     return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), -1)
 
 
@@ -162,44 +171,34 @@ def sys_pwrite64(t: Task, fd: int, buf: int, count: int, offset: int, *_: int) -
 
 def sys_preadv(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, *_: int) -> int:
     f, off = _positional(t, fd, pos_l)
+    _direction(f, read=True)
     return _read(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
 def sys_pwritev(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, *_: int) -> int:
     f, off = _positional(t, fd, pos_l)
+    _direction(f, read=False)
     return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
-def _v2(t: Task, fd: int, pos: int, flags: int) -> tuple[FileDescription, int]:
+def _v2(t: Task, fd: int, pos: int, flags: int, read: bool) -> tuple[FileDescription, int]:
     """preadv2/pwritev2: offset -1 means the file position."""
     if s64(pos) == -1:
         f = _file(t, fd)
         off = -1
     else:
         f, off = _positional(t, fd, pos)
+    _direction(f, read)
     if flags & ~0x1F:
         raise EOPNOTSUPP
     return f, off
 
 
 def sys_preadv2(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, pos_h: int, flags: int) -> int:
-    f, off = _v2(t, fd, pos_l, flags)
+    f, off = _v2(t, fd, pos_l, flags, read=True)
     return _read(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
 
 
 def sys_pwritev2(t: Task, fd: int, iov: int, iovcnt: int, pos_l: int, pos_h: int, flags: int) -> int:
-    f, off = _v2(t, fd, pos_l, flags)
+    f, off = _v2(t, fd, pos_l, flags, read=False)
     return _write(t, f, t.iovecs_io_sequence(iov, iovcnt), off)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(0, "read", sys_read)
-    table.register(1, "write", sys_write)
-    table.register(17, "pread64", sys_pread64)
-    table.register(18, "pwrite64", sys_pwrite64)
-    table.register(19, "readv", sys_readv)
-    table.register(20, "writev", sys_writev)
-    table.register(295, "preadv", sys_preadv)
-    table.register(296, "pwritev", sys_pwritev)
-    table.register(327, "preadv2", sys_preadv2)
-    table.register(328, "pwritev2", sys_pwritev2)

@@ -14,7 +14,6 @@ import os
 import struct
 
 from sentry.abi.signals import NSIG, SIGKILL, SIGSTOP
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.signals import (
     MINSIGSTKSZ,
     SI_TKILL,
@@ -185,15 +184,3 @@ def sys_sigaltstack(t: Task, ss: int, old_ss: int, *_: int) -> int:
 def sys_pause(t: Task, *_: int) -> int:
     """Sleep until a signal is delivered; then EINTR."""
     t.kernel.block(t, "pauses", lambda: -EINTR.errno)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(34, "pause", sys_pause)
-    table.register(13, "rt_sigaction", sys_rt_sigaction)
-    table.register(14, "rt_sigprocmask", sys_rt_sigprocmask)
-    table.register(15, "rt_sigreturn", sys_rt_sigreturn)
-    table.register(62, "kill", sys_kill)
-    table.register(127, "rt_sigpending", sys_rt_sigpending)
-    table.register(131, "sigaltstack", sys_sigaltstack)
-    table.register(200, "tkill", sys_tkill)
-    table.register(234, "tgkill", sys_tgkill)

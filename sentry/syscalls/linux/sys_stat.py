@@ -20,7 +20,6 @@ from sentry.abi.fcntl import (
     UTIME_OMIT,
 )
 from sentry.abi.stat import STATX__RESERVED, pack_stat, pack_statx
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, ENOENT
 from sentry.syscalls.linux.args import s32, u32
@@ -296,29 +295,3 @@ def sys_umask(t: Task, mask: int, *_: int) -> int:
     old = t.tg.umask
     t.tg.umask = u32(mask) & 0o777
     return old
-
-
-def register(table: SyscallTable) -> None:
-    table.register(4, "stat", sys_stat)
-    table.register(5, "fstat", sys_fstat)
-    table.register(6, "lstat", sys_lstat)
-    table.register(21, "access", sys_access)
-    table.register(89, "readlink", sys_readlink)
-    table.register(90, "chmod", sys_chmod)
-    table.register(91, "fchmod", sys_fchmod)
-    table.register(92, "chown", sys_chown)
-    table.register(93, "fchown", sys_fchown)
-    table.register(94, "lchown", sys_lchown)
-    table.register(95, "umask", sys_umask)
-    table.register(132, "utime", sys_utime)
-    table.register(235, "utimes", sys_utimes)
-    table.register(260, "fchownat", sys_fchownat)
-    table.register(261, "futimesat", sys_futimesat)
-    table.register(262, "newfstatat", sys_newfstatat)
-    table.register(267, "readlinkat", sys_readlinkat)
-    table.register(268, "fchmodat", sys_fchmodat)
-    table.register(269, "faccessat", sys_faccessat)
-    table.register(280, "utimensat", sys_utimensat)
-    table.register(332, "statx", sys_statx)
-    table.register(439, "faccessat2", sys_faccessat2)
-    table.register(452, "fchmodat2", sys_fchmodat2)

@@ -12,7 +12,6 @@ import ctypes
 import struct
 
 from sentry.fsimpl.host.fs import HostDentry
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EIO, from_errno
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, get_file, start_of
@@ -66,8 +65,3 @@ def sys_fstatfs(t: Task, fd: int, buf: int, *_: int) -> int:
     data = statfs_of(t, d) if d is not None else _synthetic_statfs(0x50495045)  # PIPEFS_MAGIC
     t.copy_out_bytes(buf, data)
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(137, "statfs", sys_statfs)
-    table.register(138, "fstatfs", sys_fstatfs)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import struct
 
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import SigAction, Task, TaskStop, ThreadGroup
 from sentry.linuxerr import E2BIG, EBUSY, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM
 from sentry.syscalls.linux.args import s32
@@ -334,21 +333,3 @@ def sys_getcpu(t: Task, cpu: int, node: int, *_: int) -> int:
     if node:
         t.copy_out_bytes(node, struct.pack("<I", 0))
     return 0
-
-
-def register(table: SyscallTable) -> None:
-    table.register(24, "sched_yield", sys_sched_yield)
-    table.register(58, "vfork", sys_vfork)
-    table.register(60, "exit", sys_exit)
-    table.register(158, "arch_prctl", sys_arch_prctl)
-    table.register(204, "sched_getaffinity", sys_sched_getaffinity)
-    table.register(218, "set_tid_address", sys_set_tid_address)
-    table.register(231, "exit_group", sys_exit_group)
-    table.register(56, "clone", sys_clone)
-    table.register(57, "fork", sys_fork)
-    table.register(61, "wait4", sys_wait4)
-    table.register(435, "clone3", sys_clone3)
-    table.register(309, "getcpu", sys_getcpu)
-    table.register(334, "rseq", sys_rseq)
-
-

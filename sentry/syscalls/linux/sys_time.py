@@ -6,7 +6,6 @@ from __future__ import annotations
 import struct
 import time
 
-from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL
 from sentry.syscalls.linux.args import s32, s64
@@ -93,12 +92,3 @@ def sys_clock_nanosleep(t: Task, clock: int, flags: int, req: int, rem: int, *_:
     if s64(flags) & TIMER_ABSTIME:
         return _sleep(t, ns - time.clock_gettime_ns(c))
     return _sleep(t, ns, rem)
-
-
-def register(table: SyscallTable) -> None:
-    table.register(35, "nanosleep", sys_nanosleep)
-    table.register(96, "gettimeofday", sys_gettimeofday)
-    table.register(201, "time", sys_time)
-    table.register(228, "clock_gettime", sys_clock_gettime)
-    table.register(229, "clock_getres", sys_clock_getres)
-    table.register(230, "clock_nanosleep", sys_clock_nanosleep)

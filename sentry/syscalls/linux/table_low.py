@@ -1,0 +1,293 @@
+"""Syscalls 0-229 of the x86-64 table (``syscall_64.tbl``); see ``table``.
+
+Notes name what a partial handler refuses or ignores; read the handler's
+docstring for the details.
+"""
+
+from __future__ import annotations
+
+from sentry.syscalls.linux import sys_dir as dir_
+from sentry.syscalls.linux import sys_exec as exec_
+from sentry.syscalls.linux import sys_file as file
+from sentry.syscalls.linux import sys_futex as futex
+from sentry.syscalls.linux import sys_identity as ident
+from sentry.syscalls.linux import sys_misc as misc
+from sentry.syscalls.linux import sys_mmap as mmap
+from sentry.syscalls.linux import sys_pipe as pipe
+from sentry.syscalls.linux import sys_poll as poll
+from sentry.syscalls.linux import sys_prctl as prctl
+from sentry.syscalls.linux import sys_read_write as rw
+from sentry.syscalls.linux import sys_signal as sig
+from sentry.syscalls.linux import sys_socket as sock
+from sentry.syscalls.linux import sys_stat as stat
+from sentry.syscalls.linux import sys_statfs as statfs
+from sentry.syscalls.linux import sys_thread as thread
+from sentry.syscalls.linux import sys_time as time_
+from sentry.syscalls.linux.entries import (
+    Entry,
+    PartiallySupported,
+    Reason,
+    Supported,
+    Unimplemented,
+)
+
+OBSOLETE, PRIVILEGED, NOT_YET = Reason.OBSOLETE, Reason.PRIVILEGED, Reason.NOT_YET
+
+# Shared notes.
+NO_SOCKETS = "no sockets exist yet: EBADF for a closed fd, ENOTSOCK for any other"
+NO_TMPFILE = "O_TMPFILE returns EOPNOTSUPP"
+SYSV_IPC = "no System V IPC"
+NO_PRIORITIES = "no scheduling policies or priorities"
+NO_CREDENTIALS = "credentials are the host user's and cannot change"
+NO_XATTRS = "no extended attributes"
+EXEC_NOTE = "ELF programs of the guest's tree only: #! scripts return ENOEXEC"
+
+LOW: dict[int, Entry] = {
+    0: Supported("read", rw.sys_read),
+    1: Supported("write", rw.sys_write),
+    2: PartiallySupported("open", file.sys_open, NO_TMPFILE),
+    3: Supported("close", file.sys_close),
+    4: Supported("stat", stat.sys_stat),
+    5: Supported("fstat", stat.sys_fstat),
+    6: Supported("lstat", stat.sys_lstat),
+    7: Supported("poll", poll.sys_poll),
+    8: Supported("lseek", file.sys_lseek),
+    9: PartiallySupported("mmap", mmap.sys_mmap, "MAP_HUGETLB, MAP_LOCKED and MAP_SYNC are accepted "
+                          "without huge pages, locking or sync; only host files can be mapped (ENODEV)"),
+    10: Supported("mprotect", mmap.sys_mprotect),
+    11: Supported("munmap", mmap.sys_munmap),
+    12: Supported("brk", mmap.sys_brk),
+    13: Supported("rt_sigaction", sig.sys_rt_sigaction),
+    14: Supported("rt_sigprocmask", sig.sys_rt_sigprocmask),
+    15: Supported("rt_sigreturn", sig.sys_rt_sigreturn),
+    16: PartiallySupported("ioctl", file.sys_ioctl, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIONREAD on "
+                           "pipes and regular files, terminal requests passed to a host terminal; "
+                           "other requests ENOTTY"),
+    17: Supported("pread64", rw.sys_pread64),
+    18: Supported("pwrite64", rw.sys_pwrite64),
+    19: Supported("readv", rw.sys_readv),
+    20: Supported("writev", rw.sys_writev),
+    21: Supported("access", stat.sys_access),
+    22: Supported("pipe", pipe.sys_pipe),
+    23: Supported("select", poll.sys_select),
+    24: Supported("sched_yield", thread.sys_sched_yield),
+    25: Supported("mremap", mmap.sys_mremap),
+    26: Unimplemented("msync", NOT_YET),
+    27: Unimplemented("mincore", NOT_YET),
+    28: PartiallySupported("madvise", mmap.sys_madvise, "MADV_REMOVE on shared memory returns ENOSYS; "
+                           "hints (MADV_FREE, MADV_WILLNEED, ...) have no effect"),
+    29: Unimplemented("shmget", NOT_YET, SYSV_IPC),
+    30: Unimplemented("shmat", NOT_YET, SYSV_IPC),
+    31: Unimplemented("shmctl", NOT_YET, SYSV_IPC),
+    32: Supported("dup", file.sys_dup),
+    33: Supported("dup2", file.sys_dup2),
+    34: Supported("pause", sig.sys_pause),
+    35: PartiallySupported("nanosleep", time_.sys_nanosleep, "an unwritable rem is ignored (Linux: EFAULT)"),
+    36: Unimplemented("getitimer", NOT_YET),
+    37: Unimplemented("alarm", NOT_YET),
+    38: Unimplemented("setitimer", NOT_YET),
+    39: Supported("getpid", ident.sys_getpid),
+    40: Supported("sendfile", file.sys_sendfile),
+    41: Unimplemented("socket", NOT_YET, "no sockets"),
+    42: PartiallySupported("connect", sock.sys_on_socket_fd, NO_SOCKETS),
+    43: PartiallySupported("accept", sock.sys_on_socket_fd, NO_SOCKETS),
+    44: PartiallySupported("sendto", sock.sys_on_socket_fd, NO_SOCKETS),
+    45: PartiallySupported("recvfrom", sock.sys_on_socket_fd, NO_SOCKETS),
+    46: PartiallySupported("sendmsg", sock.sys_on_socket_fd, NO_SOCKETS),
+    47: PartiallySupported("recvmsg", sock.sys_on_socket_fd, NO_SOCKETS),
+    48: PartiallySupported("shutdown", sock.sys_on_socket_fd, NO_SOCKETS),
+    49: PartiallySupported("bind", sock.sys_on_socket_fd, NO_SOCKETS),
+    50: PartiallySupported("listen", sock.sys_on_socket_fd, NO_SOCKETS),
+    51: PartiallySupported("getsockname", sock.sys_on_socket_fd, NO_SOCKETS),
+    52: PartiallySupported("getpeername", sock.sys_on_socket_fd, NO_SOCKETS),
+    53: Unimplemented("socketpair", NOT_YET, "no sockets"),
+    54: PartiallySupported("setsockopt", sock.sys_on_socket_fd, NO_SOCKETS),
+    55: PartiallySupported("getsockopt", sock.sys_on_socket_fd, NO_SOCKETS),
+    56: PartiallySupported("clone", thread.sys_clone, "processes sharing the fd table or fs context "
+                           "(CLONE_FILES, CLONE_FS, CLONE_PARENT without CLONE_THREAD) and CLONE_PIDFD "
+                           "return ENOSYS; namespaces EPERM; CLONE_PTRACE and CLONE_SYSVSEM are ignored"),
+    57: Supported("fork", thread.sys_fork),
+    58: Supported("vfork", thread.sys_vfork),
+    59: PartiallySupported("execve", exec_.sys_execve, EXEC_NOTE),
+    60: Supported("exit", thread.sys_exit),
+    61: PartiallySupported("wait4", thread.sys_wait4, "pid 0 and pid < -1 wait for any child (no process "
+                           "groups); stopped and continued children are not reported; rusage is zero"),
+    62: PartiallySupported("kill", sig.sys_kill, "a negative pid names the process (no process groups); "
+                           "pid -1 signals only the caller's process"),
+    63: Supported("uname", ident.sys_uname),
+    64: Unimplemented("semget", NOT_YET, SYSV_IPC),
+    65: Unimplemented("semop", NOT_YET, SYSV_IPC),
+    66: Unimplemented("semctl", NOT_YET, SYSV_IPC),
+    67: Unimplemented("shmdt", NOT_YET, SYSV_IPC),
+    68: Unimplemented("msgget", NOT_YET, SYSV_IPC),
+    69: Unimplemented("msgsnd", NOT_YET, SYSV_IPC),
+    70: Unimplemented("msgrcv", NOT_YET, SYSV_IPC),
+    71: Unimplemented("msgctl", NOT_YET, SYSV_IPC),
+    72: PartiallySupported("fcntl", file.sys_fcntl, "record locks are always granted (F_GETLK reports "
+                           "F_UNLCK: one process per lock owner); F_SETOWN and F_SETSIG are not recorded; "
+                           "seals EINVAL"),
+    73: Unimplemented("flock", NOT_YET),
+    74: Supported("fsync", file.sys_fsync),
+    75: Supported("fdatasync", file.sys_fdatasync),
+    76: Supported("truncate", file.sys_truncate),
+    77: Supported("ftruncate", file.sys_ftruncate),
+    78: Supported("getdents", dir_.sys_getdents),
+    79: Supported("getcwd", dir_.sys_getcwd),
+    80: Supported("chdir", dir_.sys_chdir),
+    81: Supported("fchdir", dir_.sys_fchdir),
+    82: Supported("rename", dir_.sys_rename),
+    83: Supported("mkdir", dir_.sys_mkdir),
+    84: Supported("rmdir", dir_.sys_rmdir),
+    85: Supported("creat", file.sys_creat),
+    86: Supported("link", dir_.sys_link),
+    87: Supported("unlink", dir_.sys_unlink),
+    88: Supported("symlink", dir_.sys_symlink),
+    89: Supported("readlink", stat.sys_readlink),
+    90: Supported("chmod", stat.sys_chmod),
+    91: Supported("fchmod", stat.sys_fchmod),
+    92: Supported("chown", stat.sys_chown),
+    93: Supported("fchown", stat.sys_fchown),
+    94: Supported("lchown", stat.sys_lchown),
+    95: Supported("umask", stat.sys_umask),
+    96: Supported("gettimeofday", time_.sys_gettimeofday),
+    97: Supported("getrlimit", misc.sys_getrlimit),
+    98: Unimplemented("getrusage", NOT_YET),
+    99: Supported("sysinfo", misc.sys_sysinfo),
+    100: Unimplemented("times", NOT_YET),
+    101: Unimplemented("ptrace", NOT_YET),
+    102: Supported("getuid", ident.sys_getuid),
+    103: Unimplemented("syslog", PRIVILEGED, "the kernel log"),
+    104: Supported("getgid", ident.sys_getgid),
+    105: Unimplemented("setuid", NOT_YET, NO_CREDENTIALS),
+    106: Unimplemented("setgid", NOT_YET, NO_CREDENTIALS),
+    107: Supported("geteuid", ident.sys_geteuid),
+    108: Supported("getegid", ident.sys_getegid),
+    109: Unimplemented("setpgid", NOT_YET, "no process groups"),
+    110: Supported("getppid", ident.sys_getppid),
+    111: Unimplemented("getpgrp", NOT_YET, "no process groups"),
+    112: Unimplemented("setsid", NOT_YET, "no sessions"),
+    113: Unimplemented("setreuid", NOT_YET, NO_CREDENTIALS),
+    114: Unimplemented("setregid", NOT_YET, NO_CREDENTIALS),
+    115: Unimplemented("getgroups", NOT_YET),
+    116: Unimplemented("setgroups", NOT_YET, NO_CREDENTIALS),
+    117: Unimplemented("setresuid", NOT_YET, NO_CREDENTIALS),
+    118: Unimplemented("getresuid", NOT_YET),
+    119: Unimplemented("setresgid", NOT_YET, NO_CREDENTIALS),
+    120: Unimplemented("getresgid", NOT_YET),
+    121: Unimplemented("getpgid", NOT_YET, "no process groups"),
+    122: Unimplemented("setfsuid", NOT_YET, NO_CREDENTIALS),
+    123: Unimplemented("setfsgid", NOT_YET, NO_CREDENTIALS),
+    124: Unimplemented("getsid", NOT_YET, "no sessions"),
+    125: Unimplemented("capget", NOT_YET),
+    126: Unimplemented("capset", NOT_YET),
+    127: Supported("rt_sigpending", sig.sys_rt_sigpending),
+    128: Unimplemented("rt_sigtimedwait", NOT_YET),
+    129: Unimplemented("rt_sigqueueinfo", NOT_YET),
+    130: Unimplemented("rt_sigsuspend", NOT_YET),
+    131: Supported("sigaltstack", sig.sys_sigaltstack),
+    132: Supported("utime", stat.sys_utime),
+    133: Unimplemented("mknod", NOT_YET, "FIFOs and device nodes"),
+    134: Unimplemented("uselib", OBSOLETE, "a.out shared libraries"),
+    135: Unimplemented("personality", NOT_YET),
+    136: Unimplemented("ustat", OBSOLETE, "statfs replaces it"),
+    137: Supported("statfs", statfs.sys_statfs),
+    138: Supported("fstatfs", statfs.sys_fstatfs),
+    139: Unimplemented("sysfs", OBSOLETE, "/proc/filesystems replaces it"),
+    140: Unimplemented("getpriority", NOT_YET, NO_PRIORITIES),
+    141: Unimplemented("setpriority", NOT_YET, NO_PRIORITIES),
+    142: Unimplemented("sched_setparam", NOT_YET, NO_PRIORITIES),
+    143: Unimplemented("sched_getparam", NOT_YET, NO_PRIORITIES),
+    144: Unimplemented("sched_setscheduler", NOT_YET, NO_PRIORITIES),
+    145: Unimplemented("sched_getscheduler", NOT_YET, NO_PRIORITIES),
+    146: Unimplemented("sched_get_priority_max", NOT_YET, NO_PRIORITIES),
+    147: Unimplemented("sched_get_priority_min", NOT_YET, NO_PRIORITIES),
+    148: Unimplemented("sched_rr_get_interval", NOT_YET, NO_PRIORITIES),
+    149: Unimplemented("mlock", NOT_YET),
+    150: Unimplemented("munlock", NOT_YET),
+    151: Unimplemented("mlockall", NOT_YET),
+    152: Unimplemented("munlockall", NOT_YET),
+    153: Unimplemented("vhangup", PRIVILEGED, "CAP_SYS_TTY_CONFIG"),
+    154: Unimplemented("modify_ldt", NOT_YET),
+    155: Unimplemented("pivot_root", PRIVILEGED, "CAP_SYS_ADMIN"),
+    156: Unimplemented("_sysctl", OBSOLETE, "removed in Linux 5.5"),
+    157: PartiallySupported("prctl", prctl.sys_prctl, "only PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE and "
+                           "PR_SET_DUMPABLE; other options EINVAL"),
+    158: PartiallySupported("arch_prctl", thread.sys_arch_prctl, "only ARCH_SET_FS, ARCH_GET_FS, "
+                           "ARCH_SET_GS and ARCH_GET_GS; other codes (CPUID faulting, AMX permissions) "
+                           "EINVAL"),
+    159: Unimplemented("adjtimex", PRIVILEGED, "CAP_SYS_TIME to set; reading is not yet"),
+    160: PartiallySupported("setrlimit", misc.sys_setrlimit, "limits are recorded, only RLIMIT_NOFILE is "
+                           "enforced"),
+    161: Unimplemented("chroot", PRIVILEGED, "CAP_SYS_CHROOT"),
+    162: Supported("sync", file.sys_sync),
+    163: Unimplemented("acct", PRIVILEGED, "CAP_SYS_PACCT"),
+    164: Unimplemented("settimeofday", PRIVILEGED, "CAP_SYS_TIME"),
+    165: Unimplemented("mount", PRIVILEGED, "CAP_SYS_ADMIN"),
+    166: Unimplemented("umount2", PRIVILEGED, "CAP_SYS_ADMIN"),
+    167: Unimplemented("swapon", PRIVILEGED, "CAP_SYS_ADMIN"),
+    168: Unimplemented("swapoff", PRIVILEGED, "CAP_SYS_ADMIN"),
+    169: Unimplemented("reboot", PRIVILEGED, "CAP_SYS_BOOT"),
+    170: Unimplemented("sethostname", PRIVILEGED, "CAP_SYS_ADMIN"),
+    171: Unimplemented("setdomainname", PRIVILEGED, "CAP_SYS_ADMIN"),
+    172: Unimplemented("iopl", PRIVILEGED, "CAP_SYS_RAWIO"),
+    173: Unimplemented("ioperm", PRIVILEGED, "CAP_SYS_RAWIO"),
+    174: Unimplemented("create_module", OBSOLETE, "removed in Linux 2.6"),
+    175: Unimplemented("init_module", PRIVILEGED, "CAP_SYS_MODULE"),
+    176: Unimplemented("delete_module", PRIVILEGED, "CAP_SYS_MODULE"),
+    177: Unimplemented("get_kernel_syms", OBSOLETE, "removed in Linux 2.6"),
+    178: Unimplemented("query_module", OBSOLETE, "removed in Linux 2.6"),
+    179: Unimplemented("quotactl", PRIVILEGED, "CAP_SYS_ADMIN"),
+    180: Unimplemented("nfsservctl", OBSOLETE, "removed in Linux 3.1"),
+    181: Unimplemented("getpmsg", OBSOLETE, "never implemented by Linux"),
+    182: Unimplemented("putpmsg", OBSOLETE, "never implemented by Linux"),
+    183: Unimplemented("afs_syscall", OBSOLETE, "never implemented by Linux"),
+    184: Unimplemented("tuxcall", OBSOLETE, "never implemented by Linux"),
+    185: Unimplemented("security", OBSOLETE, "never implemented by Linux"),
+    186: Supported("gettid", ident.sys_gettid),
+    187: Unimplemented("readahead", NOT_YET),
+    188: Unimplemented("setxattr", NOT_YET, NO_XATTRS),
+    189: Unimplemented("lsetxattr", NOT_YET, NO_XATTRS),
+    190: Unimplemented("fsetxattr", NOT_YET, NO_XATTRS),
+    191: Unimplemented("getxattr", NOT_YET, NO_XATTRS),
+    192: Unimplemented("lgetxattr", NOT_YET, NO_XATTRS),
+    193: Unimplemented("fgetxattr", NOT_YET, NO_XATTRS),
+    194: Unimplemented("listxattr", NOT_YET, NO_XATTRS),
+    195: Unimplemented("llistxattr", NOT_YET, NO_XATTRS),
+    196: Unimplemented("flistxattr", NOT_YET, NO_XATTRS),
+    197: Unimplemented("removexattr", NOT_YET, NO_XATTRS),
+    198: Unimplemented("lremovexattr", NOT_YET, NO_XATTRS),
+    199: Unimplemented("fremovexattr", NOT_YET, NO_XATTRS),
+    200: Supported("tkill", sig.sys_tkill),
+    201: Supported("time", time_.sys_time),
+    202: PartiallySupported("futex", futex.sys_futex, "FUTEX_FD, FUTEX_WAIT_REQUEUE_PI and "
+                           "FUTEX_CMP_REQUEUE_PI return ENOSYS; PI locks have no priority inheritance"),
+    203: Unimplemented("sched_setaffinity", NOT_YET),
+    204: PartiallySupported("sched_getaffinity", thread.sys_sched_getaffinity, "reports the host's CPU set "
+                           "for any pid, though every task runs on one virtual CPU"),
+    205: Unimplemented("set_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
+    206: Unimplemented("io_setup", NOT_YET, "no Linux AIO"),
+    207: Unimplemented("io_destroy", NOT_YET, "no Linux AIO"),
+    208: Unimplemented("io_getevents", NOT_YET, "no Linux AIO"),
+    209: Unimplemented("io_submit", NOT_YET, "no Linux AIO"),
+    210: Unimplemented("io_cancel", NOT_YET, "no Linux AIO"),
+    211: Unimplemented("get_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
+    212: Unimplemented("lookup_dcookie", OBSOLETE, "removed in Linux 6.9"),
+    213: Unimplemented("epoll_create", NOT_YET, "no epoll"),
+    214: Unimplemented("epoll_ctl_old", OBSOLETE, "never implemented by Linux"),
+    215: Unimplemented("epoll_wait_old", OBSOLETE, "never implemented by Linux"),
+    216: Unimplemented("remap_file_pages", OBSOLETE, "deprecated since Linux 3.16"),
+    217: Supported("getdents64", dir_.sys_getdents64),
+    218: Supported("set_tid_address", thread.sys_set_tid_address),
+    219: Unimplemented("restart_syscall", NOT_YET),
+    220: Unimplemented("semtimedop", NOT_YET, SYSV_IPC),
+    221: Supported("fadvise64", file.sys_fadvise64),
+    222: Unimplemented("timer_create", NOT_YET, "no POSIX timers"),
+    223: Unimplemented("timer_settime", NOT_YET, "no POSIX timers"),
+    224: Unimplemented("timer_gettime", NOT_YET, "no POSIX timers"),
+    225: Unimplemented("timer_getoverrun", NOT_YET, "no POSIX timers"),
+    226: Unimplemented("timer_delete", NOT_YET, "no POSIX timers"),
+    227: Unimplemented("clock_settime", PRIVILEGED, "CAP_SYS_TIME"),
+    228: PartiallySupported("clock_gettime", time_.sys_clock_gettime, "the CPU-time clocks measure the "
+                            "whole sentry process; clock ids of other processes and threads EINVAL"),
+    229: Supported("clock_getres", time_.sys_clock_getres),
+}
