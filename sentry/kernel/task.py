@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
+from sentry.kernel.auth import Credentials
 from sentry.linuxerr import EFAULT, EINVAL, Errno
 from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
 
@@ -104,6 +105,8 @@ class Task:
         # for logs when its ``resume`` fails).
         self.stopped_syscall = 0
         self.comm = b""
+        # The guest's ids and capabilities; clone and fork share the value.
+        self.creds = Credentials.of_host()
         self.on_syscall = kernel.make_syscall_dispatcher(self)
 
     def set_signal_mask(self, mask: int) -> None:

@@ -10,14 +10,14 @@ message and the errno execve(2) would report.
 from sentry.loader.auxv import AT_NAMES, DEFAULT_HWCAP, auxv_name
 from sentry.loader.elf import ElfInfo, ProgramHeader, parse_elf
 from sentry.loader.errors import LoadError
-from sentry.loader.loader import DEFAULT_STACK_SIZE, Credentials, GuestOpener, LoadResult, load
+from sentry.loader.loader import DEFAULT_STACK_SIZE, AuxvIds, GuestOpener, LoadResult, load
 from sentry.loader.stack import StackImage, build_stack, check_args
 
 __all__ = [
     "AT_NAMES",
     "DEFAULT_HWCAP",
     "DEFAULT_STACK_SIZE",
-    "Credentials",
+    "AuxvIds",
     "ElfInfo",
     "GuestOpener",
     "LoadError",

@@ -85,7 +85,7 @@ permission (EACCES for a directory or a non-executable file); it raises
 the walk's Errno otherwise."""
 
 
-class Credentials(NamedTuple):
+class AuxvIds(NamedTuple):
     """The ids reported in AT_UID, AT_EUID, AT_GID, AT_EGID."""
 
     uid: int
@@ -94,7 +94,7 @@ class Credentials(NamedTuple):
     egid: int
 
     @classmethod
-    def of_host(cls) -> Credentials:
+    def of_host(cls) -> AuxvIds:
         """The sentry process's own ids."""
         return cls(os.getuid(), os.geteuid(), os.getgid(), os.getegid())
 
@@ -366,7 +366,7 @@ def load(
     rng: Callable[[int], bytes] = os.urandom,
     name: str | None = None,
     stack_size: int = DEFAULT_STACK_SIZE,
-    credentials: Credentials | None = None,
+    credentials: AuxvIds | None = None,
     hwcap: int = DEFAULT_HWCAP,
     hwcap2: int = 0,
     minsigstksz: int | None = None,
@@ -433,7 +433,7 @@ def load(
             interp_fd, interp_info, interp_name = _open_interpreter(open_interpreter, info.interpreter, shown)
         bias = _choose_bias(mm, info, shown)
         random_bytes = rng(RANDOM_SIZE)
-        creds = credentials or Credentials.of_host()
+        creds = credentials or AuxvIds.of_host()
         phdr_addr = bias + info.phdr_vaddr if info.phdr_vaddr is not None else 0
         entry = bias + info.entry
         interp_bias = 0

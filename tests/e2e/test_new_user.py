@@ -144,3 +144,29 @@ def test_private_tmp_shows_host_files_read_only_and_discards_new_ones(tmp_path: 
 def test_help_states_the_private_tmp() -> None:
     out = _run_guest("--help").stdout.decode()
     assert "/tmp" in out and "/dev/shm" in out and "PATH" in out
+
+
+MAKEFILE = """\
+all: out.txt
+\t@echo done $$(cat out.txt)
+out.txt: in.txt
+\techo building $@
+\ttr a-z A-Z < in.txt > $@
+"""
+
+
+@pytest.mark.skipif(not Path("/usr/bin/make").exists(), reason="needs Debian's make")
+def test_make_builds_like_native(tmp_path: Path) -> None:
+    outputs = []
+    for side in ("native", "sentry"):
+        work = tmp_path / side
+        work.mkdir()
+        (work / "Makefile").write_text(MAKEFILE)
+        (work / "in.txt").write_text("hello\n")
+        if side == "native":
+            r = _native(["make"], work, "/usr/bin:/bin")
+        else:
+            r = _run_guest("--env", "PATH=/usr/bin:/bin", "make", cwd=work)
+        outputs.append((r.returncode, r.stdout, (work / "out.txt").read_text()))
+    assert outputs[0][0] == 0 and outputs[0][2] == "HELLO\n"
+    assert outputs[1] == outputs[0]

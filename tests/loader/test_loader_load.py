@@ -26,7 +26,7 @@ from loader_support import (
 )
 
 from sentry.hostarch import PAGE_SIZE, AccessType
-from sentry.loader import DEFAULT_HWCAP, Credentials, LoadResult, load
+from sentry.loader import DEFAULT_HWCAP, AuxvIds, LoadResult, load
 from sentry.loader.auxv import (
     AT_BASE,
     AT_CLKTCK,
@@ -387,7 +387,7 @@ def test_metadata(program: Path, new_mm: NewMM) -> None:
 
 def test_name_and_credentials(program: Path, new_mm: NewMM) -> None:
     mm = new_mm()
-    r = do_load(mm, program, name="/bin/shown", credentials=Credentials(1, 2, 3, 4),
+    r = do_load(mm, program, name="/bin/shown", credentials=AuxvIds(1, 2, 3, 4),
                 hwcap=0xABC, hwcap2=2, minsigstksz=0x2EB0, sysinfo_ehdr=0x7FFFF7FFD000)
     assert mm.metadata.executable == "/bin/shown"
     assert "/bin/shown" in mm.maps_text() and str(program) not in mm.maps_text()

@@ -16,6 +16,7 @@ from sentry.fsimpl.proc import generators as gen
 from sentry.fsimpl.proc.files import MemFile, SeqFile
 from sentry.fsimpl.proc.fs import ProcRoot, _write_comm
 from sentry.hostarch import PAGE_SIZE, READ, READ_WRITE, AccessType
+from sentry.kernel.auth import Credentials
 from sentry.linuxerr import EINVAL, EIO, Errno
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager, MMapOpts
@@ -51,7 +52,8 @@ class FakeThreadGroup:
 
 
 def make_tg(mm: MemoryManager | None, comm: bytes = b"", tgid: int = 7) -> Any:
-    task = SimpleNamespace(tid=tgid, mm=mm, comm=comm, exited=False, pending=0, signal_mask=0)
+    task = SimpleNamespace(tid=tgid, mm=mm, comm=comm, exited=False, pending=0, signal_mask=0,
+                           creds=Credentials.of_host())
     tg = FakeThreadGroup(
         tgid=tgid, parent_tgid=3, tasks=[task], sigactions={}, rlimits={}, umask=0o022,
         fd_table=SimpleNamespace(fds=lambda: [0, 1, 2]),

@@ -19,6 +19,7 @@ from functools import cache
 from typing import Any
 
 from sentry.hostarch import PAGE_SIZE
+from sentry.kernel.auth import Credentials
 from sentry.usermem import IOOpts
 
 TASK_COMM_LEN = 16
@@ -271,7 +272,7 @@ def status(tg: Any, task: Any = None) -> bytes:
     host = dict(_host_status())
     order = [k for k, _ in _host_status()] or list(STATUS_KEYS)
     _, state = _state(t)
-    uid, euid, gid, egid = os.getuid(), os.geteuid(), os.getgid(), os.getegid()
+    c = t.creds if t is not None else Credentials.of_host()
     tid = t.tid if t is not None else tg.tgid
     pend, blk, ign, cgt = _sig_masks(tg, t)
     v: dict[str, str] = {
@@ -283,10 +284,10 @@ def status(tg: Any, task: Any = None) -> bytes:
         "Pid": str(tid),
         "PPid": str(int(getattr(tg, "parent_tgid", 0))),
         "TracerPid": "0",
-        "Uid": f"{uid}\t{euid}\t{euid}\t{euid}",
-        "Gid": f"{gid}\t{egid}\t{egid}\t{egid}",
+        "Uid": f"{c.ruid}\t{c.euid}\t{c.suid}\t{c.fsuid}",
+        "Gid": f"{c.rgid}\t{c.egid}\t{c.sgid}\t{c.fsgid}",
         "FDSize": str(_fd_size(tg)),
-        "Groups": " ".join(str(g) for g in os.getgroups()) + " ",
+        "Groups": " ".join(str(g) for g in c.groups) + " ",
         "NStgid": str(tg.tgid),
         "NSpid": str(tid),
         "NSpgid": str(int(getattr(tg, "pgid", tg.tgid))),
@@ -299,6 +300,11 @@ def status(tg: Any, task: Any = None) -> bytes:
         "SigBlk": f"{blk:016x}",
         "SigIgn": f"{ign:016x}",
         "SigCgt": f"{cgt:016x}",
+        "CapInh": f"{c.cap_inheritable:016x}",
+        "CapPrm": f"{c.cap_permitted:016x}",
+        "CapEff": f"{c.cap_effective:016x}",
+        "CapBnd": f"{c.cap_bounding:016x}",
+        "CapAmb": f"{c.cap_ambient:016x}",
         "NoNewPrivs": "0",
         "Seccomp": "0",
         "Seccomp_filters": "0",

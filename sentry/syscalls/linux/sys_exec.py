@@ -18,7 +18,7 @@ import struct
 from sentry.abi.fcntl import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
 from sentry.kernel.task import Task, TaskStop
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
-from sentry.loader import GuestOpener, LoadError, load
+from sentry.loader import AuxvIds, GuestOpener, LoadError, load
 from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.args import s32
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, start_of
@@ -124,11 +124,13 @@ def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int
     inaccessible = filename != path and t.tg.fd_table.cloexec(dirfd)
     guest_name = fs.path_of(d).decode("utf-8", "surrogateescape")
     mm = t.kernel.new_memory_manager()
+    c = t.creds
     try:
         host_fd = _host_fd_of(f)
         try:
             image = load(mm, f"/proc/self/fd/{host_fd}", argv, envv, execfn=filename, name=guest_name,
-                         open_interpreter=interpreter_opener(fs), script_inaccessible=inaccessible)
+                         open_interpreter=interpreter_opener(fs), script_inaccessible=inaccessible,
+                         credentials=AuxvIds(c.ruid, c.euid, c.rgid, c.egid))
         finally:
             os.close(host_fd)
     except LoadError as e:

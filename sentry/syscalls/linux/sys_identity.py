@@ -1,6 +1,5 @@
-"""Process identity: pids, credentials, uname (gVisor ``sys_identity.go``,
-``sys_utsname.go``). Credentials are the host user's, as the guest runs as
-the user who started it."""
+"""Process identity: pids and uname (gVisor ``sys_identity.go``,
+``sys_utsname.go``); credentials are in ``sys_creds``."""
 
 from __future__ import annotations
 
@@ -20,22 +19,6 @@ def sys_gettid(t: Task, *_: int) -> int:
 
 def sys_getppid(t: Task, *_: int) -> int:
     return t.tg.parent_tgid
-
-
-def sys_getuid(t: Task, *_: int) -> int:
-    return os.getuid()
-
-
-def sys_geteuid(t: Task, *_: int) -> int:
-    return os.geteuid()
-
-
-def sys_getgid(t: Task, *_: int) -> int:
-    return os.getgid()
-
-
-def sys_getegid(t: Task, *_: int) -> int:
-    return os.getegid()
 
 
 def uname_fields() -> list[bytes]:

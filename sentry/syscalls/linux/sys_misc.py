@@ -7,6 +7,7 @@ import os
 import resource
 import struct
 
+from sentry.kernel.auth import CAP_SYS_RESOURCE
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
@@ -52,7 +53,7 @@ def sys_prlimit64(t: Task, pid: int, res: int, new: int, old: int, *_: int) -> i
         if new_limit[0] > new_limit[1]:
             raise EINVAL
         cur = _get_limit(t, res)
-        if new_limit[1] > cur[1] and os.geteuid() != 0:
+        if new_limit[1] > cur[1] and not t.creds.capable(CAP_SYS_RESOURCE):
             raise EPERM
     if old:
         t.copy_out_bytes(old, struct.pack("<QQ", *_get_limit(t, res)))

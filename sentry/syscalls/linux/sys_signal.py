@@ -10,7 +10,6 @@ tkill/tgkill reach any thread of the kernel; kill reaches any process
 
 from __future__ import annotations
 
-import os
 import struct
 
 from sentry.abi.signals import NSIG, SIGKILL, SIGSTOP
@@ -43,7 +42,7 @@ def _check_sig(sig: int) -> int:
 
 def _send(t: Task, target: Task, sig: int, code: int) -> int:
     if sig:
-        t.kernel.send_signal(target, SignalInfo(sig, code=code, pid=t.tg.tgid, uid=os.getuid()))
+        t.kernel.send_signal(target, SignalInfo(sig, code=code, pid=t.tg.tgid, uid=t.creds.ruid))
     return 0
 
 

@@ -80,6 +80,7 @@ def do_clone(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid:
     nt = Task(k, tid, t.tg, t.mm, cpu)
     nt.signal_mask = t.signal_mask
     nt.comm = t.comm
+    nt.creds = t.creds
     t.tg.tasks.append(nt)
     if flags & CLONE_CHILD_CLEARTID:
         nt.clear_child_tid = ctid
@@ -124,6 +125,7 @@ def _fork(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: in
     nt = Task(k, tid, tg, mm, cpu)
     nt.signal_mask = t.signal_mask
     nt.comm = t.comm
+    nt.creds = t.creds
     nt.alt_stack = t.alt_stack
     nt.rseq = t.rseq
     tg.tasks.append(nt)

@@ -6,6 +6,7 @@ docstring for the details.
 
 from __future__ import annotations
 
+from sentry.syscalls.linux import sys_creds as creds
 from sentry.syscalls.linux import sys_dir as dir_
 from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
@@ -38,9 +39,10 @@ NO_SOCKETS = "no sockets exist yet: EBADF for a closed fd, ENOTSOCK for any othe
 NO_TMPFILE = "O_TMPFILE returns EOPNOTSUPP"
 SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
-NO_CREDENTIALS = "credentials are the host user's and cannot change"
+GUEST_CREDENTIALS = ("the guest's ids and capabilities change as on Linux, but file permission checks "
+                     "still use the sentry's host ids")
 NO_XATTRS = "no extended attributes"
-EXEC_NOTE = "ELF programs of the guest's tree only: #! scripts return ENOEXEC"
+EXEC_NOTE = "set-user-ID and set-group-ID bits and file capabilities are not applied"
 
 LOW: dict[int, Entry] = {
     0: Supported("read", rw.sys_read),
@@ -155,31 +157,31 @@ LOW: dict[int, Entry] = {
     99: Supported("sysinfo", misc.sys_sysinfo),
     100: Unimplemented("times", NOT_YET),
     101: Unimplemented("ptrace", NOT_YET),
-    102: Supported("getuid", ident.sys_getuid),
+    102: Supported("getuid", creds.sys_getuid),
     103: Unimplemented("syslog", PRIVILEGED, "the kernel log"),
-    104: Supported("getgid", ident.sys_getgid),
-    105: Unimplemented("setuid", NOT_YET, NO_CREDENTIALS),
-    106: Unimplemented("setgid", NOT_YET, NO_CREDENTIALS),
-    107: Supported("geteuid", ident.sys_geteuid),
-    108: Supported("getegid", ident.sys_getegid),
+    104: Supported("getgid", creds.sys_getgid),
+    105: PartiallySupported("setuid", creds.sys_setuid, GUEST_CREDENTIALS),
+    106: PartiallySupported("setgid", creds.sys_setgid, GUEST_CREDENTIALS),
+    107: Supported("geteuid", creds.sys_geteuid),
+    108: Supported("getegid", creds.sys_getegid),
     109: Unimplemented("setpgid", NOT_YET, "no process groups"),
     110: Supported("getppid", ident.sys_getppid),
     111: Unimplemented("getpgrp", NOT_YET, "no process groups"),
     112: Unimplemented("setsid", NOT_YET, "no sessions"),
-    113: Unimplemented("setreuid", NOT_YET, NO_CREDENTIALS),
-    114: Unimplemented("setregid", NOT_YET, NO_CREDENTIALS),
-    115: Unimplemented("getgroups", NOT_YET),
-    116: Unimplemented("setgroups", NOT_YET, NO_CREDENTIALS),
-    117: Unimplemented("setresuid", NOT_YET, NO_CREDENTIALS),
-    118: Unimplemented("getresuid", NOT_YET),
-    119: Unimplemented("setresgid", NOT_YET, NO_CREDENTIALS),
-    120: Unimplemented("getresgid", NOT_YET),
+    113: PartiallySupported("setreuid", creds.sys_setreuid, GUEST_CREDENTIALS),
+    114: PartiallySupported("setregid", creds.sys_setregid, GUEST_CREDENTIALS),
+    115: Supported("getgroups", creds.sys_getgroups),
+    116: PartiallySupported("setgroups", creds.sys_setgroups, GUEST_CREDENTIALS),
+    117: PartiallySupported("setresuid", creds.sys_setresuid, GUEST_CREDENTIALS),
+    118: Supported("getresuid", creds.sys_getresuid),
+    119: PartiallySupported("setresgid", creds.sys_setresgid, GUEST_CREDENTIALS),
+    120: Supported("getresgid", creds.sys_getresgid),
     121: Unimplemented("getpgid", NOT_YET, "no process groups"),
-    122: Unimplemented("setfsuid", NOT_YET, NO_CREDENTIALS),
-    123: Unimplemented("setfsgid", NOT_YET, NO_CREDENTIALS),
+    122: PartiallySupported("setfsuid", creds.sys_setfsuid, GUEST_CREDENTIALS),
+    123: PartiallySupported("setfsgid", creds.sys_setfsgid, GUEST_CREDENTIALS),
     124: Unimplemented("getsid", NOT_YET, "no sessions"),
-    125: Unimplemented("capget", NOT_YET),
-    126: Unimplemented("capset", NOT_YET),
+    125: PartiallySupported("capget", creds.sys_capget, "no user namespaces; file capabilities are never applied"),
+    126: PartiallySupported("capset", creds.sys_capset, GUEST_CREDENTIALS),
     127: Supported("rt_sigpending", sig.sys_rt_sigpending),
     128: Unimplemented("rt_sigtimedwait", NOT_YET),
     129: Unimplemented("rt_sigqueueinfo", NOT_YET),
