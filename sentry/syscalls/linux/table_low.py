@@ -57,7 +57,8 @@ LOW: dict[int, Entry] = {
     10: Supported("mprotect", mmap.sys_mprotect),
     11: Supported("munmap", mmap.sys_munmap),
     12: Supported("brk", mmap.sys_brk),
-    13: Supported("rt_sigaction", sig.sys_rt_sigaction),
+    13: PartiallySupported("rt_sigaction", sig.sys_rt_sigaction, "SA_NOCLDWAIT and an ignored SIGCHLD do "
+                           "not reap children automatically; SA_NOCLDSTOP has no effect (no job control)"),
     14: Supported("rt_sigprocmask", sig.sys_rt_sigprocmask),
     15: Supported("rt_sigreturn", sig.sys_rt_sigreturn),
     16: PartiallySupported("ioctl", file.sys_ioctl, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIONREAD on "
@@ -124,8 +125,8 @@ LOW: dict[int, Entry] = {
     70: Unimplemented("msgrcv", NOT_YET, SYSV_IPC),
     71: Unimplemented("msgctl", NOT_YET, SYSV_IPC),
     72: PartiallySupported("fcntl", file.sys_fcntl, "record locks are always granted (F_GETLK reports "
-                           "F_UNLCK: one process per lock owner); F_SETOWN and F_SETSIG are not recorded; "
-                           "seals EINVAL"),
+                           "F_UNLCK); F_SETOWN and F_SETSIG are not recorded; seals, F_SETLEASE, F_NOTIFY "
+                           "and the write-hint commands EINVAL"),
     73: Unimplemented("flock", NOT_YET),
     74: Supported("fsync", file.sys_fsync),
     75: Supported("fdatasync", file.sys_fdatasync),
