@@ -23,10 +23,10 @@ from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
     NO_PRIORITIES,
     NO_SOCKETS,
-    NO_TMPFILE,
     NO_XATTRS,
     NOT_YET,
     OBSOLETE,
+    OPEN_NOTE,
     PRIVILEGED,
 )
 
@@ -67,7 +67,7 @@ HIGH: dict[int, Entry] = {
     254: Unimplemented("inotify_add_watch", NOT_YET, "no inotify"),
     255: Unimplemented("inotify_rm_watch", NOT_YET, "no inotify"),
     256: Unimplemented("migrate_pages", NOT_YET, "no NUMA policies"),
-    257: PartiallySupported("openat", file.sys_openat, NO_TMPFILE),
+    257: PartiallySupported("openat", file.sys_openat, OPEN_NOTE),
     258: Supported("mkdirat", dir_.sys_mkdirat),
     259: Unimplemented("mknodat", NOT_YET, "FIFOs and device nodes"),
     260: Supported("fchownat", stat.sys_fchownat),

@@ -35,7 +35,7 @@ OBSOLETE, PRIVILEGED, NOT_YET = Reason.OBSOLETE, Reason.PRIVILEGED, Reason.NOT_Y
 
 # Shared notes.
 NO_SOCKETS = "no sockets exist yet: EBADF for a closed fd, ENOTSOCK for any other"
-NO_TMPFILE = "O_TMPFILE returns EOPNOTSUPP"
+OPEN_NOTE = "O_TMPFILE returns EOPNOTSUPP; O_DIRECT is accepted and ignored (no alignment rules)"
 SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
 NO_CREDENTIALS = "credentials are the host user's and cannot change"
@@ -45,7 +45,7 @@ EXEC_NOTE = "ELF programs of the guest's tree only: #! scripts return ENOEXEC"
 LOW: dict[int, Entry] = {
     0: Supported("read", rw.sys_read),
     1: Supported("write", rw.sys_write),
-    2: PartiallySupported("open", file.sys_open, NO_TMPFILE),
+    2: PartiallySupported("open", file.sys_open, OPEN_NOTE),
     3: Supported("close", file.sys_close),
     4: Supported("stat", stat.sys_stat),
     5: Supported("fstat", stat.sys_fstat),
@@ -220,7 +220,8 @@ LOW: dict[int, Entry] = {
     160: PartiallySupported("setrlimit", misc.sys_setrlimit, "limits are recorded, only RLIMIT_NOFILE is "
                            "enforced"),
     161: Unimplemented("chroot", PRIVILEGED, "CAP_SYS_CHROOT"),
-    162: Supported("sync", file.sys_sync),
+    162: PartiallySupported("sync", file.sys_sync, "returns at once: the host's file systems are not "
+                            "flushed (fsync and fdatasync are)"),
     163: Unimplemented("acct", PRIVILEGED, "CAP_SYS_PACCT"),
     164: Unimplemented("settimeofday", PRIVILEGED, "CAP_SYS_TIME"),
     165: Unimplemented("mount", PRIVILEGED, "CAP_SYS_ADMIN"),
