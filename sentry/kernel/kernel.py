@@ -143,7 +143,6 @@ class Kernel:
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
-        self.boot_time_ns = 0
 
     # -- tasks ----------------------------------------------------------------
 

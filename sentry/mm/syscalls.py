@@ -21,7 +21,7 @@ Divergences kept, and why:
   with MAP_NORESERVE keep working. mremap growth and mprotect making memory
   writable are not accounted. Guest memory is committed lazily anyway.
 * RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK and ``vm.max_map_count`` are not
-  enforced (no task here owns rlimits yet).
+  enforced (setrlimit records limits per process; the mm does not read them).
 * Grows-down vmas do not grow on faults below them: stacks are mapped whole
   up front, as in gVisor. The stack guard gap is honoured by hints,
   searches and brk.

@@ -110,10 +110,6 @@ class Vma:
         if right.mappable is not None:
             right.mappable.dec_ref()
 
-    def is_private_data(self) -> bool:
-        """Counts towards VmData (gVisor ``isPrivateDataLocked``)."""
-        return self.real_perms.write and self.private and not self.grows_down
-
     def __repr__(self) -> str:
         kind = "p" if self.private else "s"
         return f"Vma({self.start:#x}-{self.end:#x} {self.real_perms}{kind} {self.name or ''})"

@@ -159,16 +159,6 @@ class CPUContext:
             value = (value + self._aspace._syscall_bias(self)) & _MASK64
         return value
 
-    def write_raw(self, reg_id: int, value: int) -> None:
-        """Write any 64-bit Unicorn register by id."""
-        fast = self._aspace._live_regs(self)
-        if fast is None:
-            context_write(self._saved, [(reg_id, value)])
-            return
-        if reg_id == _RIP:
-            value = (value - self._aspace._syscall_bias(self)) & _MASK64
-        fast.write_reg(reg_id, value)
-
     # -- lifecycle -------------------------------------------------------------
 
     def clone(self, aspace: UnicornAddressSpace | None = None) -> CPUContext:

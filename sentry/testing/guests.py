@@ -163,11 +163,6 @@ def _same_file(a: Path, b: Path) -> bool:
     return sa.st_size == sb.st_size and a.read_bytes() == b.read_bytes()
 
 
-def build_all(names: list[str] | None = None, *, verbose: bool = False) -> dict[str, Path]:
-    """Build the named guests (default: all); return name -> path."""
-    return {n: build_guest(n, verbose=verbose) for n in (names or list(GUESTS))}
-
-
 def guest(name: str) -> Path:
     """The path of guest ``name``, building it first if needed."""
     return build_guest(name)

@@ -39,7 +39,7 @@ def render(table: dict[int, Entry] = TABLE) -> str:
         "* **partial**: implemented, but the note names flags, options or fields that are refused or ignored.",
         "* **unimplemented**: returns ENOSYS and is logged once per run (`--log-level warning`).",
         "",
-        "Numbers not listed (the unassigned 335-423 and 462-511, and 512-547, which belong to the x32",
+        "Numbers not listed (the unassigned 335-423 and 470-511, and 512-547, which belong to the x32",
         "ABI and which Linux also answers with ENOSYS on x86-64) are unknown: ENOSYS, logged once.",
         "",
         "| # | name | level | note |",

@@ -172,10 +172,11 @@ _PATH_CMDS = frozenset({F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL})
 
 
 def _lock(t: Task, f: FileDescription, cmd: int, arg: int) -> int:
-    """POSIX and OFD record locks. Locks of one process never conflict
-    with each other, and the sentry runs one process per kernel, so every
-    lock is granted and F_GETLK reports F_UNLCK; the argument is still
-    validated as Linux does (EFAULT, EINVAL, EBADF for the access mode)."""
+    """POSIX and OFD record locks are not tracked: every lock is granted
+    and F_GETLK reports F_UNLCK, which is right only while no other
+    process (or, for OFD locks, no other open file) contends (a known gap,
+    see docs/syscalls.md). The argument is still validated as Linux does
+    (EFAULT, EINVAL, EBADF for the access mode)."""
     raw = t.copy_in_bytes(arg, _FLOCK.size)
     l_type, whence, start, length, pid = _FLOCK.unpack(raw)
     if cmd in (F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW) and pid != 0:

@@ -1,11 +1,12 @@
 """The x86-64 Linux syscall table as data (gVisor ``syscalls/linux/linux64.go``).
 
-``TABLE`` maps every assigned x86-64 syscall number (0-461 of
-``arch/x86/entry/syscalls/syscall_64.tbl``) to one entry that says how
-complete the sentry's version is (``sentry.syscalls.linux.entries``).
-Numbers without an entry (the unassigned 335-423 and 462-511, and the
-x32-only 512-547, which Linux's x86-64 ABI also answers with ENOSYS) are
-unknown: ENOSYS, logged once, like the unimplemented entries.
+``TABLE`` maps every assigned x86-64 syscall number (0-334 and 424-469 of
+``arch/x86/entry/syscalls/syscall_64.tbl`` as of Linux 6.17) to one entry
+that says how complete the sentry's version is
+(``sentry.syscalls.linux.entries``). Numbers without an entry (the
+unassigned 335-423 and 470-511, and the x32-only 512-547, which Linux's
+x86-64 ABI also answers with ENOSYS) are unknown: ENOSYS, logged once,
+like the unimplemented entries.
 
 ``docs/syscalls.md`` is generated from this table
 (``python3 -m sentry.syscalls.linux.docgen``).

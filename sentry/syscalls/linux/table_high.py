@@ -1,4 +1,4 @@
-"""Syscalls 230-461 of the x86-64 table (``syscall_64.tbl``); see ``table``.
+"""Syscalls 230-469 of the x86-64 table (``syscall_64.tbl``); see ``table``.
 
 Numbers 335-423 are unassigned on x86-64 and have no entry.
 """
@@ -23,9 +23,10 @@ from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
     NO_PRIORITIES,
     NO_SOCKETS,
-    NO_TMPFILE,
+    NO_XATTRS,
     NOT_YET,
     OBSOLETE,
+    OPEN_NOTE,
     PRIVILEGED,
 )
 
@@ -66,7 +67,7 @@ HIGH: dict[int, Entry] = {
     254: Unimplemented("inotify_add_watch", NOT_YET, "no inotify"),
     255: Unimplemented("inotify_rm_watch", NOT_YET, "no inotify"),
     256: Unimplemented("migrate_pages", NOT_YET, "no NUMA policies"),
-    257: PartiallySupported("openat", file.sys_openat, NO_TMPFILE),
+    257: PartiallySupported("openat", file.sys_openat, OPEN_NOTE),
     258: Supported("mkdirat", dir_.sys_mkdirat),
     259: Unimplemented("mknodat", NOT_YET, "FIFOs and device nodes"),
     260: Supported("fchownat", stat.sys_fchownat),
@@ -188,4 +189,12 @@ HIGH: dict[int, Entry] = {
     459: Unimplemented("lsm_get_self_attr", NOT_YET, "no Linux security modules"),
     460: Unimplemented("lsm_set_self_attr", NOT_YET, "no Linux security modules"),
     461: Unimplemented("lsm_list_modules", NOT_YET, "no Linux security modules"),
+    462: Unimplemented("mseal", NOT_YET),
+    463: Unimplemented("setxattrat", NOT_YET, NO_XATTRS),
+    464: Unimplemented("getxattrat", NOT_YET, NO_XATTRS),
+    465: Unimplemented("listxattrat", NOT_YET, NO_XATTRS),
+    466: Unimplemented("removexattrat", NOT_YET, NO_XATTRS),
+    467: Unimplemented("open_tree_attr", PRIVILEGED, NO_MOUNT_API),
+    468: Unimplemented("file_getattr", NOT_YET),
+    469: Unimplemented("file_setattr", NOT_YET),
 }

@@ -36,7 +36,7 @@ OBSOLETE, PRIVILEGED, NOT_YET = Reason.OBSOLETE, Reason.PRIVILEGED, Reason.NOT_Y
 
 # Shared notes.
 NO_SOCKETS = "no sockets exist yet: EBADF for a closed fd, ENOTSOCK for any other"
-NO_TMPFILE = "O_TMPFILE returns EOPNOTSUPP"
+OPEN_NOTE = "O_TMPFILE returns EOPNOTSUPP; O_DIRECT is accepted and ignored (no alignment rules)"
 SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
 GUEST_CREDENTIALS = ("the guest's ids and capabilities change as on Linux, but file permission checks "
@@ -47,7 +47,7 @@ EXEC_NOTE = "set-user-ID and set-group-ID bits and file capabilities are not app
 LOW: dict[int, Entry] = {
     0: Supported("read", rw.sys_read),
     1: Supported("write", rw.sys_write),
-    2: PartiallySupported("open", file.sys_open, NO_TMPFILE),
+    2: PartiallySupported("open", file.sys_open, OPEN_NOTE),
     3: Supported("close", file.sys_close),
     4: Supported("stat", stat.sys_stat),
     5: Supported("fstat", stat.sys_fstat),
@@ -59,7 +59,8 @@ LOW: dict[int, Entry] = {
     10: Supported("mprotect", mmap.sys_mprotect),
     11: Supported("munmap", mmap.sys_munmap),
     12: Supported("brk", mmap.sys_brk),
-    13: Supported("rt_sigaction", sig.sys_rt_sigaction),
+    13: PartiallySupported("rt_sigaction", sig.sys_rt_sigaction, "SA_NOCLDWAIT and an ignored SIGCHLD do "
+                           "not reap children automatically; SA_NOCLDSTOP has no effect (no job control)"),
     14: Supported("rt_sigprocmask", sig.sys_rt_sigprocmask),
     15: Supported("rt_sigreturn", sig.sys_rt_sigreturn),
     16: PartiallySupported("ioctl", file.sys_ioctl, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIONREAD on "
@@ -126,8 +127,8 @@ LOW: dict[int, Entry] = {
     70: Unimplemented("msgrcv", NOT_YET, SYSV_IPC),
     71: Unimplemented("msgctl", NOT_YET, SYSV_IPC),
     72: PartiallySupported("fcntl", file.sys_fcntl, "record locks are always granted (F_GETLK reports "
-                           "F_UNLCK: one process per lock owner); F_SETOWN and F_SETSIG are not recorded; "
-                           "seals EINVAL"),
+                           "F_UNLCK); F_SETOWN and F_SETSIG are not recorded; seals, F_SETLEASE, F_NOTIFY "
+                           "and the write-hint commands EINVAL"),
     73: Unimplemented("flock", NOT_YET),
     74: Supported("fsync", file.sys_fsync),
     75: Supported("fdatasync", file.sys_fdatasync),
@@ -221,7 +222,8 @@ LOW: dict[int, Entry] = {
     160: PartiallySupported("setrlimit", misc.sys_setrlimit, "limits are recorded, only RLIMIT_NOFILE is "
                            "enforced"),
     161: Unimplemented("chroot", PRIVILEGED, "CAP_SYS_CHROOT"),
-    162: Supported("sync", file.sys_sync),
+    162: PartiallySupported("sync", file.sys_sync, "returns at once: the host's file systems are not "
+                            "flushed (fsync and fdatasync are)"),
     163: Unimplemented("acct", PRIVILEGED, "CAP_SYS_PACCT"),
     164: Unimplemented("settimeofday", PRIVILEGED, "CAP_SYS_TIME"),
     165: Unimplemented("mount", PRIVILEGED, "CAP_SYS_ADMIN"),
