@@ -151,6 +151,10 @@ class Kernel:
         self._next_tid += 1
         return tid
 
+    def last_tid(self) -> int:
+        """The id most recently handed out (0 before any)."""
+        return self._next_tid - 1
+
     def new_address_space(self) -> UnicornAddressSpace:
         return UnicornAddressSpace()
 

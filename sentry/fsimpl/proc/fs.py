@@ -5,16 +5,20 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sentry.abi.fcntl import S_IFLNK, S_IFREG
 from sentry.fsimpl.kernfs import KDentry, KDir, KFile, KSymlink
 from sentry.fsimpl.proc import generators as gen
+from sentry.fsimpl.proc import system
 from sentry.fsimpl.proc.files import MemFile, SeqFile
 from sentry.linuxerr import EINVAL, ENOENT, Errno
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
+
+if TYPE_CHECKING:
+    from sentry.kernel.kernel import Kernel
 
 PROC_DEV = os.makedev(0, 22)
 
@@ -144,6 +148,7 @@ _GENERATED: tuple[tuple[bytes, int, Callable[[Any, Any], bytes]], ...] = (
     (b"limits", 0o444, gen.limits),
     (b"maps", 0o444, gen.maps),
     (b"mountinfo", 0o444, gen.mountinfo),
+    (b"mounts", 0o444, gen.mounts),
     (b"oom_score", 0o444, gen.oom_score),
     (b"oom_score_adj", 0o644, gen.oom_score_adj),
     (b"smaps", 0o444, gen.smaps),
@@ -291,13 +296,44 @@ def _current_tid(ctx: FSContext) -> int:
     return int(tasks[0].tid)
 
 
+def _kernel_of(ctx: FSContext) -> Kernel:
+    """The kernel of the process looking (ENOENT for a context without
+    one, which only unit tests build)."""
+    tg = ctx.owner
+    for t in getattr(tg, "tasks", ()):
+        return cast("Kernel", t.kernel)
+    raise ENOENT
+
+
+_SYSTEM_FILES: tuple[tuple[bytes, Callable[[FSContext], bytes]], ...] = (
+    (b"cpuinfo", lambda ctx: system.cpuinfo()),
+    (b"filesystems", system.filesystems),
+    (b"loadavg", lambda ctx: system.loadavg(_kernel_of(ctx))),
+    (b"meminfo", lambda ctx: system.meminfo(_kernel_of(ctx))),
+    (b"mounts", system.mounts),
+    (b"stat", lambda ctx: system.stat(_kernel_of(ctx))),
+    (b"uptime", lambda ctx: system.uptime()),
+)
+"""/proc's system-wide files: (name, generator(the reader's context))."""
+
+
+def _system_file(name: bytes, fn: Callable[[FSContext], bytes], dev: int) -> ProcFile:
+    def factory(flags: int, dent: Dentry, ctx: FSContext) -> FileDescription:
+        return SeqFile(flags, dent, lambda: fn(ctx))
+
+    return ProcFile(name, 0o444, factory, dev=dev)
+
+
 class ProcRoot(KDir):
-    """``/proc``: ``self`` and one directory per thread group."""
+    """``/proc``: ``self``, the system-wide files and one directory per
+    thread group."""
 
     __slots__ = ("_self", "_tasks", "_thread_self")
 
     def __init__(self, dev: int = PROC_DEV) -> None:
         super().__init__(b"proc", 0o555, dev=dev)
+        for name, fn in _SYSTEM_FILES:
+            self.add(_system_file(name, fn, dev))
         self._self = KSymlink(b"self", lambda ctx: str(_tgid_of(ctx)).encode(), dev=dev)
         self._self.parent = self
         self._thread_self = KSymlink(
@@ -326,6 +362,9 @@ class ProcRoot(KDir):
         return groups
 
     def get_child(self, name: bytes, ctx: FSContext) -> Dentry | None:
+        static = super().get_child(name, ctx)
+        if static is not None:
+            return static
         if name == b"self":
             return self._self
         if name == b"thread-self":
@@ -339,7 +378,8 @@ class ProcRoot(KDir):
         return self._task_dir(tg)
 
     def child_names(self, ctx: FSContext) -> list[bytes]:
-        return [b"self", b"thread-self"] + [str(n).encode() for n in sorted(self._thread_groups(ctx))]
+        return ([b"self", b"thread-self", *super().child_names(ctx)]
+                + [str(n).encode() for n in sorted(self._thread_groups(ctx))])
 
 
 def new_procfs() -> ProcRoot:

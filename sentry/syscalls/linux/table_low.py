@@ -266,8 +266,8 @@ LOW: dict[int, Entry] = {
     202: PartiallySupported("futex", futex.sys_futex, "FUTEX_FD, FUTEX_WAIT_REQUEUE_PI and "
                            "FUTEX_CMP_REQUEUE_PI return ENOSYS; PI locks have no priority inheritance"),
     203: Unimplemented("sched_setaffinity", NOT_YET),
-    204: PartiallySupported("sched_getaffinity", thread.sys_sched_getaffinity, "reports the host's CPU set "
-                           "for any pid, though every task runs on one virtual CPU"),
+    204: PartiallySupported("sched_getaffinity", thread.sys_sched_getaffinity, "the guest has one "
+                           "virtual CPU: the pid is not checked"),
     205: Unimplemented("set_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
     206: Unimplemented("io_setup", NOT_YET, "no Linux AIO"),
     207: Unimplemented("io_destroy", NOT_YET, "no Linux AIO"),
