@@ -49,6 +49,7 @@ from sentry.linuxerr import (
     ENOTDIR,
     ENOTTY,
     ENXIO,
+    EOPNOTSUPP,
     EPERM,
     EROFS,
     ESPIPE,
@@ -248,6 +249,26 @@ class FileDescription:
 
     def release(self) -> None:
         """The last reference is gone (called once)."""
+
+    # -- extended attributes: the dentry's, as f*xattr reach the inode ------------
+
+    def getxattr(self, name: bytes) -> bytes:
+        if self.dentry is None:
+            raise EOPNOTSUPP
+        return self.dentry.getxattr(name)
+
+    def listxattr(self) -> list[bytes]:
+        return self.dentry.listxattr() if self.dentry is not None else []
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        if self.dentry is None:
+            raise EOPNOTSUPP
+        self.dentry.setxattr(name, value, flags)
+
+    def removexattr(self, name: bytes) -> None:
+        if self.dentry is None:
+            raise EOPNOTSUPP
+        self.dentry.removexattr(name)
 
 
 class PathFile(FileDescription):

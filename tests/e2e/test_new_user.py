@@ -233,3 +233,39 @@ def test_meminfo_keys_are_linux_keys_in_linux_order() -> None:
     ours = [line.split(":")[0] for line in _run_guest("/bin/cat", "/proc/meminfo").stdout.decode().splitlines()]
     assert ours and set(ours) <= set(native)
     assert ours == [k for k in native if k in ours]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/ls").exists(), reason="needs GNU ls")
+def test_gnu_ls_long_listing_matches_native(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "ln").symlink_to("a.txt")
+    argv = ["/usr/bin/ls", "-l", "--time-style=+%s", "a.txt", "sub", "ln"]
+    native = subprocess.run(argv, capture_output=True, cwd=tmp_path, env={"LC_ALL": "C"})
+    sentry = _run_guest("--env", "LC_ALL=C", *argv, cwd=tmp_path)
+    assert native.returncode == 0 and native.stderr == b""
+    assert (sentry.returncode, sentry.stdout, sentry.stderr) == (0, native.stdout, b"")
+
+
+XATTR_ESCAPE = """
+import os, sys
+for target in (sys.argv[1], 0):
+    try:
+        os.setxattr(target, "user.sentry", b"x")
+        print("changed", target)
+    except OSError as e:
+        print(e.strerror)
+"""
+
+
+@needs_python
+def test_xattrs_of_host_files_outside_the_writable_tree_cannot_change(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("v")
+    work = tmp_path / "work"
+    work.mkdir()
+    with open(victim, "rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "sentry.cli", PYTHON, "-S", "-c", XATTR_ESCAPE, str(victim)],
+                           stdin=stdin, capture_output=True, cwd=work, timeout=120)
+    assert r.stdout == b"Read-only file system\nRead-only file system\n", r.stderr
+    assert os.listxattr(victim) == []

@@ -89,6 +89,28 @@ class _HostFDFile(FileDescription):
         if self.dentry is not None and not self.dentry.writable:
             raise EROFS
 
+    # -- extended attributes, through the fd (inherited stdio has no dentry) ---
+
+    def getxattr(self, name: bytes) -> bytes:
+        return hostcalls.getxattr(f"/proc/self/fd/{self.host_fd}", name, follow=True)
+
+    def listxattr(self) -> list[bytes]:
+        return hostcalls.listxattr(f"/proc/self/fd/{self.host_fd}", follow=True)
+
+    def _check_metadata_writable(self) -> None:
+        """EROFS unless the file has a writable name in the guest's tree:
+        inherited stdio (no dentry) never has its host metadata changed."""
+        if self.dentry is None or not self.dentry.writable:
+            raise EROFS
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self._check_metadata_writable()
+        hostcalls.setxattr(f"/proc/self/fd/{self.host_fd}", name, value, flags, follow=True)
+
+    def removexattr(self, name: bytes) -> None:
+        self._check_metadata_writable()
+        hostcalls.removexattr(f"/proc/self/fd/{self.host_fd}", name, follow=True)
+
     def sync(self, data_only: bool) -> None:
         try:
             (os.fdatasync if data_only else os.fsync)(self.host_fd)

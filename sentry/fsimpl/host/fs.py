@@ -230,6 +230,26 @@ class HostDentry(Dentry):
     def same_filesystem(self, other: Dentry) -> bool:
         return isinstance(other, HostDentry) and other.fs is self.fs
 
+    # -- extended attributes: the host file's, never following a final symlink ----
+
+    def _xattr_path(self) -> str:
+        fd, name = self._at()
+        return f"/proc/self/fd/{fd}/{os.fsdecode(name)}"
+
+    def getxattr(self, name: bytes) -> bytes:
+        return hostcalls.getxattr(self._xattr_path(), name, follow=False)
+
+    def listxattr(self) -> list[bytes]:
+        return hostcalls.listxattr(self._xattr_path(), follow=False)
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self._check_writable()
+        hostcalls.setxattr(self._xattr_path(), name, value, flags, follow=False)
+
+    def removexattr(self, name: bytes) -> None:
+        self._check_writable()
+        hostcalls.removexattr(self._xattr_path(), name, follow=False)
+
     # -- lookups -------------------------------------------------------------------
 
     def lookup(self, name: bytes, ctx: FSContext) -> Dentry:
