@@ -151,6 +151,28 @@ int main(int argc, char **argv)
         try_read("linkcopy_read", "/linkcopy");
         int d = open("/sub", O_RDONLY | O_DIRECTORY);
         TRY("linkat_dirfd_dotdot", linkat(d, "../../../../file", d, "../../../../outside/hl2", 0));
+    } else if (!strcmp(mode, "link-ro")) {
+        /* Default setup (no --root): the working directory is writable,
+         * the secret lies in the read-only rest. No link or rename may
+         * give it a name in the writable tree. */
+        char dst[8192], proc[64];
+        snprintf(dst, sizeof dst, "%s.hl", secret);
+        TRY("link_ro_source", link(secret, "hl"));
+        TRY("link_into_ro_dir", link("inside", dst));
+        TRY("symlink_to_secret", symlink(secret, "sl"));
+        TRY("link_follow_symlink", linkat(AT_FDCWD, "sl", AT_FDCWD, "hl2", AT_SYMLINK_FOLLOW));
+        errno = 0;
+        int fd = open(secret, O_RDONLY);
+        report("open_secret", fd);
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        TRY("link_proc_fd", linkat(AT_FDCWD, proc, AT_FDCWD, "hl3", AT_SYMLINK_FOLLOW));
+        TRY("link_empty_path", linkat(fd, "", AT_FDCWD, "hl4", AT_EMPTY_PATH));
+        TRY("rename_ro_source", rename(secret, "moved"));
+        TRY("rename_into_ro_dir", rename("inside", dst));
+        errno = 0;
+        int w = open("hl", O_WRONLY | O_APPEND);
+        if (w >= 0) { write(w, "X\n", 2); close(w); }
+        report("write_through_link", w);
     } else {
         return 2;
     }

@@ -161,3 +161,62 @@ def test_hard_link_out_of_the_root(escape_guest: Path, layout: dict[str, Path]) 
     assert got["linkat_dirfd_dotdot"] == "ret=0 errno=0"
     assert (layout["root"] / "outside" / "hl2").read_text() == "inside file\n"
     assert (layout["outside"] / "secret").stat().st_nlink == 1
+
+
+# -- the default setup: the working directory writable, the rest read-only --------------------
+
+
+@pytest.fixture
+def ro_layout(tmp_path: Path) -> dict[str, Path]:
+    """``outside/secret`` in the read-only host, ``work/`` the writable
+    working directory holding ``inside``."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text(SECRET + "\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "inside").write_text("inside file\n")
+    return {"tmp": tmp_path, "outside": outside, "work": work}
+
+
+def attempt_default(guest: Path, layout: dict[str, Path], mode: str) -> dict[str, str]:
+    """Run one attempt without --root from ``work``; check the host
+    outside the working directory is untouched; the lines by check name."""
+    outside = layout["outside"]
+    before = snapshot(outside, times=True)
+    r = run_sentry(str(guest), [mode, str(outside / "secret")], cwd=layout["work"])
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, r.stderr.decode())
+    assert snapshot(outside, times=True) == before
+    assert (outside / "secret").stat().st_nlink == 1
+    return dict(line.partition(": ")[::2] for line in out.splitlines())
+
+
+def test_hard_link_out_of_the_read_only_host(escape_guest: Path, ro_layout: dict[str, Path]) -> None:
+    """Issue 19 item 1: a link from the read-only host into the writable
+    working directory would make the host file writable; EXDEV, as for a
+    link across mounts."""
+    got = attempt_default(escape_guest, ro_layout, "link-ro")
+    assert got["link_ro_source"] == "ret=-1 errno=EXDEV"
+    assert got["link_into_ro_dir"] == "ret=-1 errno=EROFS"
+    assert got["symlink_to_secret"] == "ret=0 errno=0"
+    assert got["link_follow_symlink"] == "ret=-1 errno=EXDEV"
+    assert got["open_secret"] == "ret=3 errno=0"
+    assert got["link_proc_fd"] == "ret=-1 errno=EXDEV"
+    # AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH: ENOENT without it.
+    assert got["link_empty_path"] == ("ret=-1 errno=EXDEV" if os.geteuid() == 0 else "ret=-1 errno=ENOENT")
+    assert got["rename_ro_source"] == "ret=-1 errno=EXDEV"
+    assert got["rename_into_ro_dir"] == "ret=-1 errno=EXDEV"
+    assert got["write_through_link"] == "ret=-1 errno=ENOENT"
+    assert sorted(os.listdir(ro_layout["work"])) == ["inside", "sl"]
+
+
+def test_hard_link_out_of_the_root_by_host_path_and_fd(escape_guest: Path, layout: dict[str, Path]) -> None:
+    """The same attempts under --root: the secret's host path names
+    nothing inside the root."""
+    got = attempt(escape_guest, layout, "link-ro")
+    assert got["link_ro_source"] == "ret=-1 errno=ENOENT"
+    assert got["link_follow_symlink"] == "ret=-1 errno=ENOENT"
+    assert got["open_secret"] == "ret=-1 errno=ENOENT"
+    assert got["rename_ro_source"] == "ret=-1 errno=ENOENT"
+    assert got["write_through_link"] == "ret=-1 errno=ENOENT"
