@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import resource
+import stat
 import sys
 from typing import TextIO, cast
 
@@ -14,7 +15,7 @@ from sentry.fsimpl.root import build_root
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.kernel import Kernel
 from sentry.kernel.task import ThreadGroup
-from sentry.linuxerr import ENOENT
+from sentry.linuxerr import ENOENT, Errno
 from sentry.loader import LoadError, load
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager
@@ -22,7 +23,9 @@ from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.context import FSContext
+from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
+from sentry.vfs.resolve import lookup_at
 
 
 def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
@@ -35,23 +38,46 @@ def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
     tg.umask = os.umask(0)
 
 
-def _stdio_table() -> FDTable:
+def _stdio_table(fs: FSContext, root: str | None) -> FDTable:
     """fds 0-2 are the host's stdio, never closed on the host. The table's
     limit is the host's RLIMIT_NOFILE soft limit (what the guest reads
-    with getrlimit)."""
+    with getrlimit). A redirected regular file that lies in the guest's
+    writable tree gets its dentry (it is that file, metadata and all); any
+    other stdio has none: its data moves as its description allows,
+    reopening grants no more, and its metadata stays unchanged (a file in
+    the read-only rest keeps its path's EROFS for opening it by name)."""
     table = FDTable()
     table.limit = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1 << 20)
     for fd, flags in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
         try:
-            mode = os.fstat(fd)
+            st = os.fstat(fd)
         except OSError:
             continue
-        del mode
         acc = _host_access(fd, flags)
-        f = HostFile(fd, acc, owns_fd=False)
+        dentry = _stdio_dentry(fd, st, fs, root) if stat.S_ISREG(st.st_mode) else None
+        f = HostFile(fd, acc, owns_fd=False, dentry=dentry)
         table.new_fd(f, min_fd=fd)
         f.dec_ref()
     return table
+
+
+def _stdio_dentry(fd: int, st: os.stat_result, fs: FSContext, root: str | None) -> Dentry | None:
+    """The guest's dentry for the host file open as ``fd``: its host path
+    walked in the guest's tree, kept only if it is the same file (device
+    and inode), else None (outside the root, deleted, renamed)."""
+    try:
+        host_path = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    if not host_path.startswith("/"):
+        return None
+    try:
+        d = lookup_at(fs, fs.root, os.fsencode(guest_path(host_path, root)))
+        dst = d.stat()
+    except Errno:
+        return None
+    same = (dst.st_dev, dst.st_ino) == (st.st_dev, st.st_ino) and d.is_regular()
+    return d if same and d.writable else None
 
 
 def _host_access(fd: int, default: int) -> int:
@@ -148,7 +174,7 @@ def run_program(
     cpu = cast(UnicornAddressSpace, mm.address_space).new_context()
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
-    task = kernel.create_process(mm, _stdio_table(), cpu)
+    task = kernel.create_process(mm, _stdio_table(fs, root), cpu)
     _setup_fs(task.tg, fs)
     if strace_out is not None:
         strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +29,8 @@ static const char *ename(int e)
     case EROFS: return "EROFS";
     case EBUSY: return "EBUSY";
     case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case EBADF: return "EBADF";
     default: { static char b[16]; snprintf(b, sizeof b, "E%d", e); return b; }
     }
 }
@@ -173,6 +177,59 @@ int main(int argc, char **argv)
         int w = open("hl", O_WRONLY | O_APPEND);
         if (w >= 0) { write(w, "X\n", 2); close(w); }
         report("write_through_link", w);
+    } else if (!strcmp(mode, "host-fds")) {
+        /* stdin is the secret (read-only), stderr a host log opened for
+         * appending, both outside the writable tree: data may flow as the
+         * descriptions allow, nothing else may change on the host. */
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/%d/fd/0", (int)getpid());
+        errno = 0; int fd = open("/proc/self/fd/0", O_WRONLY | O_APPEND);
+        if (fd >= 0) write(fd, "X\n", 2);
+        report("reopen_stdin_write", fd);
+        errno = 0; fd = open("/dev/stdin", O_RDWR);
+        report("reopen_dev_stdin_rdwr", fd);
+        errno = 0; fd = open(proc, O_WRONLY);
+        report("reopen_pid_fd_write", fd);
+        errno = 0; fd = open("/proc/self/fd/0", O_RDONLY | O_TRUNC);
+        report("reopen_stdin_trunc", fd);
+        errno = 0; fd = open("/proc/self/fd/0", O_RDONLY);
+        report("reopen_stdin_read", fd >= 0 ? 0 : -1);
+        if (fd >= 0) close(fd);
+        TRY("fchmod_stdin", fchmod(0, 0777));
+        TRY("fchown_stdin", fchown(0, getuid(), getgid()));
+        TRY("futimens_stdin", futimens(0, NULL));
+        TRY("ftruncate_stdin", ftruncate(0, 0));
+        TRY("fsetxattr_stdin", fsetxattr(0, "user.x", "1", 1, 0));
+        TRY("fremovexattr_stdin", fremovexattr(0, "user.x"));
+        TRY("fchmodat_empty_stdin", syscall(452, 0, "", 0777, AT_EMPTY_PATH));
+        TRY("fchownat_empty_stdin", fchownat(0, "", getuid(), getgid(), AT_EMPTY_PATH));
+        TRY("utimensat_empty_stdin", utimensat(0, "", NULL, AT_EMPTY_PATH));
+        TRY("chmod_proc_fd", chmod("/proc/self/fd/0", 0777));
+        TRY("chown_proc_fd", chown("/proc/self/fd/0", getuid(), getgid()));
+        TRY("utimes_proc_fd", utimensat(AT_FDCWD, proc, NULL, 0));
+        TRY("truncate_proc_fd", truncate("/proc/self/fd/0", 0));
+        TRY("setxattr_proc_fd", setxattr("/proc/self/fd/0", "user.x", "1", 1, 0));
+        TRY("link_proc_fd", linkat(AT_FDCWD, "/proc/self/fd/0", AT_FDCWD, "stolen", AT_SYMLINK_FOLLOW));
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0);
+        report("mmap_shared_write_stdin", m == MAP_FAILED ? -1 : 0);
+        TRY("fchmod_stderr", fchmod(2, 0777));
+        TRY("ftruncate_stderr", ftruncate(2, 0));
+        TRY("futimens_stderr", futimens(2, NULL));
+        errno = 0; fd = open("/proc/self/fd/2", O_WRONLY | O_TRUNC);
+        report("reopen_stderr_trunc", fd);
+        errno = 0; fd = open("/dev/stderr", O_RDONLY);
+        report("reopen_stderr_read", fd);
+        errno = 0; fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND);
+        if (fd >= 0) { write(fd, "appended\n", 9); close(fd); }
+        report("reopen_stderr_append", fd >= 0 ? 0 : -1);
+    } else if (!strcmp(mode, "stdin-inside")) {
+        /* stdin is a file in the writable tree: Linux's answers. */
+        TRY("fchmod_stdin", fchmod(0, 0640));
+        TRY("futimens_stdin", futimens(0, NULL));
+        TRY("chmod_proc_fd", chmod("/proc/self/fd/0", 0600));
+        errno = 0; int fd = open("/proc/self/fd/0", O_WRONLY | O_APPEND);
+        if (fd >= 0) { write(fd, "more\n", 5); close(fd); }
+        report("reopen_stdin_write", fd >= 0 ? 0 : -1);
     } else {
         return 2;
     }

@@ -20,10 +20,11 @@ resolves every link inside the root, where ``..`` stops at ``/``.
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
-from files_e2e_support import run_sentry, snapshot
+from files_e2e_support import run_sentry, sentry_cmd, snapshot
 
 from sentry.testing.build import build_c
 
@@ -220,3 +221,83 @@ def test_hard_link_out_of_the_root_by_host_path_and_fd(escape_guest: Path, layou
     assert got["open_secret"] == "ret=-1 errno=ENOENT"
     assert got["rename_ro_source"] == "ret=-1 errno=ENOENT"
     assert got["write_through_link"] == "ret=-1 errno=ENOENT"
+
+
+# -- inherited host fds (issue 19 item 2) -----------------------------------------------------
+
+
+def run_with_stdio(guest: Path, mode: str, *, cwd: Path, root: Path | None, stdin: Path, stderr: Path) -> dict[str, str]:
+    """Run ``mode`` with ``stdin`` open read-only and ``stderr`` open for
+    appending as the guest's fds 0 and 2; the lines by check name."""
+    with open(stdin, "rb") as fin, open(stderr, "ab") as ferr:
+        r = subprocess.run(
+            sentry_cmd(str(guest), [mode, str(stdin)], root=str(root) if root else None),
+            cwd=cwd, stdin=fin, stdout=subprocess.PIPE, stderr=ferr, timeout=300,
+        )
+    out = r.stdout.decode()
+    assert r.returncode == 0, (out, stderr.read_text())
+    assert SECRET not in out, out
+    return dict(line.partition(": ")[::2] for line in out.splitlines())
+
+
+def check_host_fds(got: dict[str, str]) -> None:
+    for name in ("reopen_stdin_write", "reopen_dev_stdin_rdwr", "reopen_pid_fd_write", "reopen_stdin_trunc",
+                 "fchmod_stdin", "fchown_stdin", "futimens_stdin", "fchmodat_empty_stdin", "fchownat_empty_stdin",
+                 "utimensat_empty_stdin", "chmod_proc_fd", "chown_proc_fd", "utimes_proc_fd", "truncate_proc_fd",
+                 "fchmod_stderr", "ftruncate_stderr", "futimens_stderr", "reopen_stderr_trunc"):
+        assert got[name] == "ret=-1 errno=EROFS", name
+    assert got["reopen_stdin_read"] == "ret=0 errno=0"
+    assert got["reopen_stderr_read"] == "ret=-1 errno=EACCES"
+    assert got["ftruncate_stdin"] == "ret=-1 errno=EINVAL"  # not open for writing: Linux's EINVAL first
+    assert got["mmap_shared_write_stdin"] == "ret=-1 errno=EACCES"
+    assert got["link_proc_fd"] == "ret=-1 errno=EXDEV"
+    # No xattr calls yet: whatever they become, they must not reach the host.
+    for name in ("fsetxattr_stdin", "fremovexattr_stdin", "setxattr_proc_fd"):
+        assert got[name] in ("ret=-1 errno=ENOSYS", "ret=-1 errno=EROFS"), name
+    assert got["reopen_stderr_append"] == "ret=0 errno=0"
+
+
+@pytest.mark.parametrize("with_root", [False, True], ids=["default", "root"])
+def test_inherited_stdio_outside_the_tree_stays_unchanged(escape_guest: Path, tmp_path: Path, with_root: bool) -> None:
+    """Reopening /proc/self/fd/N never grants more than the fd's own
+    access, and metadata changes on inherited host fds outside the
+    writable tree are EROFS, with and without --root."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = outside / "secret"
+    secret.write_text(SECRET + "\n")
+    secret.chmod(0o644)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    log = logs / "log"
+    log.write_text("start\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    before = snapshot(outside, times=True)
+    log_mode = log.stat().st_mode
+    got = run_with_stdio(escape_guest, "host-fds", cwd=work, root=work if with_root else None, stdin=secret, stderr=log)
+    check_host_fds(got)
+    assert snapshot(outside, times=True) == before
+    assert log.read_text() == "start\nappended\n"
+    assert log.stat().st_mode == log_mode
+    assert os.listdir(work) == []
+
+
+def test_inherited_stdio_inside_the_tree_is_the_file(escape_guest: Path, tmp_path: Path) -> None:
+    """stdin redirected from a file in the writable working directory is
+    that file: its metadata and reopening behave as on Linux."""
+    work = tmp_path / "work"
+    work.mkdir()
+    f = work / "in"
+    f.write_text("data\n")
+    f.chmod(0o644)
+    got = run_with_stdio(escape_guest, "stdin-inside", cwd=work, root=None, stdin=f, stderr=tmp_path / "err")
+    native_f = tmp_path / "native_in"
+    native_f.write_text("data\n")
+    native_f.chmod(0o644)
+    with open(native_f, "rb") as fin:
+        r = subprocess.run([str(escape_guest), "stdin-inside", "x"], stdin=fin, capture_output=True, timeout=60)
+    native = dict(line.partition(": ")[::2] for line in r.stdout.decode().splitlines())
+    assert got == native
+    assert oct(f.stat().st_mode & 0o777) == oct(native_f.stat().st_mode & 0o777) == oct(0o600)
+    assert f.read_text() == native_f.read_text() == "data\nmore\n"

@@ -28,14 +28,27 @@ from sentry.abi.fcntl import (
     O_APPEND,
     O_NOATIME,
     O_NONBLOCK,
+    O_RDONLY,
     O_TRUNC,
+    O_WRONLY,
     SEEK_CUR,
     TCGETS,
     TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
 from sentry.hostarch import AccessType
-from sentry.linuxerr import EAGAIN, EBADF, EINVAL, ENOENT, ENOTTY, EROFS, ESPIPE, Errno, errno_of
+from sentry.linuxerr import (
+    EACCES,
+    EAGAIN,
+    EBADF,
+    EINVAL,
+    ENOENT,
+    ENOTTY,
+    EROFS,
+    ESPIPE,
+    Errno,
+    errno_of,
+)
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dentry, Dirent
@@ -85,8 +98,16 @@ class _HostFDFile(FileDescription):
         except OSError as e:
             raise errno_of(e) from None
 
+    @property
+    def in_writable_tree(self) -> bool:
+        return self.dentry is not None and self.dentry.writable
+
     def _check_writable_tree(self) -> None:
-        if self.dentry is not None and not self.dentry.writable:
+        """EROFS unless the file lies in the guest's writable tree. A host
+        fd without a dentry is inherited stdio whose file the guest has no
+        writable name for (a tty, a pipe, a file outside the tree): the
+        sentry never changes its metadata on the host."""
+        if not self.in_writable_tree:
             raise EROFS
 
     def sync(self, data_only: bool) -> None:
@@ -181,8 +202,12 @@ class HostFile(_HostFDFile):
     # -- metadata (stat, sync, chmod, utimens: _HostFDFile) -------------------------
 
     def truncate(self, length: int) -> None:
+        """EINVAL unless a regular file open for writing (Linux's order),
+        then EROFS outside the writable tree: an inherited stdout redirected
+        to a host file may be written, never resized."""
         if not self.is_regular or not self.writable:
             raise EINVAL
+        self._check_writable_tree()
         try:
             os.ftruncate(self.host_fd, length)
         except OSError as e:
@@ -225,7 +250,22 @@ class HostFile(_HostFDFile):
             return "anon_inode:[host]"
 
     def reopen(self, flags: int) -> FileDescription:
-        """Open the same host file again (/dev/stdout, /proc/self/fd/N)."""
+        """Open the same host file again (/dev/stdout, /proc/self/fd/N).
+
+        Only inherited stdio (no dentry) is reopened this way, and never
+        with more access than its own description: reading what was opened
+        write-only is EACCES; writing what was opened read-only, or
+        O_TRUNC, is EROFS for a regular file (Linux's answer on a read-only
+        mount) and EACCES for anything else (a tty or pipe the guest was
+        given one end of)."""
+        if self.dentry is None:
+            wants = flags & O_ACCMODE
+            if wants != O_WRONLY and not self.readable:
+                raise EACCES
+            if wants != O_RDONLY and not self.writable:
+                raise EROFS if self.is_regular else EACCES
+            if flags & O_TRUNC and self.is_regular:
+                raise EROFS
         hflags = (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_TRUNC)) | os.O_CLOEXEC | os.O_NOCTTY
         try:
             hfd = os.open(f"/proc/self/fd/{self.host_fd}", hflags)
