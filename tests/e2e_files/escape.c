@@ -31,6 +31,8 @@ static const char *ename(int e)
     case EINVAL: return "EINVAL";
     case ENOSYS: return "ENOSYS";
     case EBADF: return "EBADF";
+    case EISDIR: return "EISDIR";
+    case EFAULT: return "EFAULT";
     default: { static char b[16]; snprintf(b, sizeof b, "E%d", e); return b; }
     }
 }
@@ -222,6 +224,44 @@ int main(int argc, char **argv)
         errno = 0; fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND);
         if (fd >= 0) { write(fd, "appended\n", 9); close(fd); }
         report("reopen_stderr_append", fd >= 0 ? 0 : -1);
+    } else if (!strcmp(mode, "ro-paths")) {
+        /* Default setup: every path and fd form of a metadata change on a
+         * file and a directory in the read-only host. */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", secret);
+        *strrchr(dir, '/') = 0;
+        const char *names[2] = {secret, dir};
+        const char *kinds[2] = {"file", "dir"};
+        for (int i = 0; i < 2; i++) {
+            char n[64];
+            const char *p = names[i];
+#define T(what, call) do { snprintf(n, sizeof n, "%s_%s", what, kinds[i]); TRY(n, call); } while (0)
+            T("chmod", chmod(p, 0777));
+            T("chown", chown(p, getuid(), getgid()));
+            T("lchown", lchown(p, getuid(), getgid()));
+            T("utimes", utimensat(AT_FDCWD, p, NULL, 0));
+            T("utimes_nofollow", utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW));
+            T("truncate", truncate(p, 0));
+            T("setxattr", setxattr(p, "user.x", "1", 1, 0));
+            int fd = open(p, O_RDONLY);
+            T("fchmod", fchmod(fd, 0777));
+            T("fchown", fchown(fd, getuid(), getgid()));
+            T("futimens", futimens(fd, NULL));
+            T("ftruncate", ftruncate(fd, 0));
+            T("fchmodat_empty", syscall(452, fd, "", 0777, AT_EMPTY_PATH));
+            T("fchownat_empty", fchownat(fd, "", getuid(), getgid(), AT_EMPTY_PATH));
+            T("utimensat_empty", utimensat(fd, "", NULL, AT_EMPTY_PATH));
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+            T("chmod_proc_fd", chmod(proc, 0777));
+            T("open_proc_fd_write", open(proc, O_WRONLY));
+            close(fd);
+            int pfd = open(p, O_PATH);
+            T("fchmodat_empty_opath", syscall(452, pfd, "", 0777, AT_EMPTY_PATH));
+            T("utimensat_empty_opath", utimensat(pfd, "", NULL, AT_EMPTY_PATH));
+            close(pfd);
+#undef T
+        }
     } else if (!strcmp(mode, "stdin-inside")) {
         /* stdin is a file in the writable tree: Linux's answers. */
         TRY("fchmod_stdin", fchmod(0, 0640));

@@ -301,3 +301,24 @@ def test_inherited_stdio_inside_the_tree_is_the_file(escape_guest: Path, tmp_pat
     assert got == native
     assert oct(f.stat().st_mode & 0o777) == oct(native_f.stat().st_mode & 0o777) == oct(0o600)
     assert f.read_text() == native_f.read_text() == "data\nmore\n"
+
+
+def test_metadata_of_the_read_only_host_by_every_path_and_fd(escape_guest: Path, ro_layout: dict[str, Path]) -> None:
+    """Without --root: chmod, chown, utimes, truncate (and xattrs) on a
+    host file and directory outside the working directory, by path, by fd,
+    by AT_EMPTY_PATH, by O_PATH fd and through /proc/self/fd: nothing
+    changes (EROFS, or EISDIR/EINVAL where Linux checks those first)."""
+    got = attempt_default(escape_guest, ro_layout, "ro-paths")
+    assert got, "no output"
+    for name, line in got.items():
+        kind = name.rsplit("_", 1)[1]
+        if name.startswith("setxattr"):
+            assert line in ("ret=-1 errno=ENOSYS", "ret=-1 errno=EROFS"), name
+        elif name == "truncate_dir":
+            assert line == "ret=-1 errno=EISDIR", name
+        elif name == "ftruncate_file" or name == "ftruncate_dir":
+            assert line == "ret=-1 errno=EINVAL", name  # fd not open for writing
+        elif name == "open_proc_fd_write_dir":
+            assert line == "ret=-1 errno=EISDIR", name
+        else:
+            assert line == "ret=-1 errno=EROFS", (name, kind)
