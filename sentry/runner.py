@@ -170,6 +170,9 @@ def run_program(
                      name=guest_path(path, root), open_interpreter=interpreter_opener(fs))
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
+        if e.fatal:  # Linux kills the new program with SIGSEGV here
+            print(f"run-guest: guest killed by {signal_name(SIGSEGV)}", file=sys.stderr)
+            return 128 + SIGSEGV
         return 127 if e.errno is ENOENT else 126
     cpu = cast(UnicornAddressSpace, mm.address_space).new_context()
     cpu.rip = image.entry

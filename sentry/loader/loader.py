@@ -173,19 +173,23 @@ def _mmap(
     offset: int = 0,
     grows_down: bool = False,
     vma_name: str = "",
+    account: bool = False,
 ) -> int:
     """Map ``what`` of program ``name`` privately at exactly ``[addr, addr +
     length)``, replacing anything there (MAP_FIXED), with ``perms`` (maximum
     permissions: any). Anonymous memory unless ``mappable`` (at ``offset``).
-    A failure is a LoadError."""
+    ``account`` charges it to the overcommit limit (Linux ``vm_brk_flags``
+    does for the bss, so a bss larger than RAM + swap fails). A failure is
+    a fatal LoadError (Linux is past the point of no return here)."""
     opts = MMapOpts(
         length=length, addr=addr, offset=offset, fixed=True, unmap=True, private=True, grows_down=grows_down,
         perms=perms, max_perms=ANY_ACCESS, mappable=mappable, name=vma_name,
+        noreserve=False if account else None,
     )
     try:
         return mm.mmap(opts)
     except Errno as e:
-        raise LoadError(f"{name}: cannot map {what} at {addr:#x}+{length:#x}: {e}", e)
+        raise LoadError(f"{name}: cannot map {what} at {addr:#x}+{length:#x}: {e}", e, fatal=True) from None
 
 
 def _map_segment(
@@ -230,13 +234,14 @@ def _map_segment(
         done, err = mm.zero_out(zero_start, mapped_end - zero_start, _IGNORE_PERMS)
         if err is not None:
             raise LoadError(f"{name}: cannot zero bss of {what} at {zero_start + done:#x}: {err}",
-                            err if isinstance(err, Errno) else ENOMEM)
+                            err if isinstance(err, Errno) else ENOMEM, fatal=True)
         anon_start = mapped_end
     else:
         anon_start = zero_start & _PAGE_MASK
     anon_end = _page_up(zero_end)
     if anon_end > anon_start:
-        _mmap(mm, name, f"bss of {what}", anon_start, anon_end - anon_start, AccessType(True, True, perms.execute))
+        _mmap(mm, name, f"bss of {what}", anon_start, anon_end - anon_start, AccessType(True, True, perms.execute),
+              account=True)
         mapped_end = anon_end
     return mapped_end
 

@@ -16,6 +16,7 @@ import os
 import struct
 from collections.abc import Callable
 
+from sentry.abi.signals import SIGSEGV
 from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task, TaskStop
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
@@ -107,6 +108,12 @@ def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int
                      open_interpreter=interpreter_opener(fs))
     except LoadError as e:
         mm.release()
+        if e.fatal:
+            # Linux fails this after the point of no return: the caller
+            # dies of SIGSEGV whatever its handlers (force_fatal_sig).
+            t.tg.fatal_signal, t.tg.fault_addr = SIGSEGV, None
+            kernel.exit_thread_group(t.tg, status=SIGSEGV)
+            raise TaskStop from None
         raise e.errno from None
     except BaseException:
         mm.release()
