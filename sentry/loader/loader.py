@@ -402,6 +402,7 @@ def load(
             raise LoadError(f"{shown}: initial stack of {image.top - image.sp} bytes exceeds the stack size", ENOMEM)
 
         # Point of no return: from here on mm changes.
+        mm.set_executable_file((st.st_dev, st.st_ino))
         mappable = HostFileMappable(fd, shown, False)
         mapped_end = 0
         for ph in info.loads:

@@ -24,6 +24,19 @@ Implementations here:
   reads what the file holds. Pages wholly beyond end of file translate to a
   ``BusError`` (SIGBUS for the guest, EFAULT for syscall copies) exactly as
   on Linux.
+
+Host files the sentry itself truncates (``host_file_truncated``, called by
+the host file system for ftruncate, truncate and O_TRUNC) have their pages
+past the new end dropped from every address space that faulted them in
+(Linux ``truncate_pagecache``, private copies included), so the next guest
+access faults and gets SIGBUS: no stale host mapping past end of file is
+ever touched (that would be a SIGBUS of the sentry itself). Other host
+processes changing the files is outside the sandbox's assumption of
+exclusive access (docs/vfs.md).
+
+Executables being run are write-denied (``deny_write``/``allow_write``,
+Linux ``exe_file_deny_write_access``): opening one for writing or
+truncating it is ETXTBSY (``write_denied``).
 """
 
 from __future__ import annotations
@@ -31,6 +44,8 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
+import weakref
+from collections import Counter
 from typing import NamedTuple, Protocol
 
 from sentry.hostarch import ANY_ACCESS, HUGE_PAGE_SIZE, PAGE_SIZE, READ_WRITE, AccessType
@@ -84,6 +99,44 @@ class Mappable(Protocol):
     def device_inode(self) -> tuple[int, int]:
         """(device number, inode number) for /proc/pid/maps."""
         ...
+
+
+class MappingSpace(Protocol):
+    """What holds translations of a mappable (a MemoryManager)."""
+
+    def invalidate_mappable(self, mappable: object, start: int) -> None:
+        """Drop every translation of ``mappable`` at offsets >= ``start``
+        (page-aligned), private copies included."""
+        ...
+
+
+_HOST_MAPPABLES: dict[tuple[int, int], weakref.WeakSet[HostFileMappable]] = {}
+_WRITE_DENIED: Counter[tuple[int, int]] = Counter()
+
+
+def host_file_truncated(dev: int, ino: int, size: int) -> None:
+    """The host file (``dev``, ``ino``) now has ``size`` bytes: every
+    address space drops its translations of the pages wholly past the new
+    end of file (see the module docstring)."""
+    for m in list(_HOST_MAPPABLES.get((dev, ino), ())):
+        m.truncated(size)
+
+
+def deny_write(key: tuple[int, int]) -> None:
+    """A process now runs the file ``key`` (device, inode)."""
+    _WRITE_DENIED[key] += 1
+
+
+def allow_write(key: tuple[int, int]) -> None:
+    """One process running ``key`` is gone (exec or exit)."""
+    _WRITE_DENIED[key] -= 1
+    if _WRITE_DENIED[key] <= 0:
+        del _WRITE_DENIED[key]
+
+
+def write_denied(key: tuple[int, int]) -> bool:
+    """Whether opening ``key`` for writing must fail with ETXTBSY."""
+    return _WRITE_DENIED[key] > 0 if key in _WRITE_DENIED else False
 
 
 class RefCounted:
@@ -238,6 +291,20 @@ class HostFileMappable(RefCounted):
         self._dev_ino = (st.st_dev, st.st_ino)
         self._writable = writable
         self._mapping: HostFileMapping | None = None
+        self._spaces: weakref.WeakSet[MappingSpace] = weakref.WeakSet()
+        _HOST_MAPPABLES.setdefault(self._dev_ino, weakref.WeakSet()).add(self)
+
+    def add_space(self, space: MappingSpace) -> None:
+        """``space`` now holds (or may hold) translations of this file."""
+        self._spaces.add(space)
+
+    def truncated(self, size: int) -> None:
+        """The file shrank (or grew) to ``size``: spaces drop what lies past
+        its last page; the next translation maps the file afresh."""
+        start = -(-size // PAGE_SIZE) * PAGE_SIZE
+        for space in list(self._spaces):
+            space.invalidate_mappable(self, start)
+        self._mapping = None
 
     def _current(self) -> HostFileMapping:
         if self._fd < 0:

@@ -4,13 +4,16 @@ guest's status (never 70, 135 or a traceback)."""
 
 from __future__ import annotations
 
+import shutil
 import struct
 from pathlib import Path
 
+from sentry.testing.build import build_c
 from sentry.testing.guests import guest
 from sentry.testing.harness import compare
 
 BUSYBOX = "/bin/busybox"
+HERE = Path(__file__).resolve().parent
 PT_LOAD, PF_W = 1, 2
 
 
@@ -51,3 +54,18 @@ def test_one_gib_bss_still_loads(tmp_path: Path) -> None:
     c = compare(str(small), ["x"])
     assert c.agree, c.report()
     assert c.sentry.status == 0
+
+
+def test_truncated_mapping_is_sigbus_for_the_guest_not_the_sentry(tmp_path: Path) -> None:
+    """Issue 19 item 3: a mapped, touched host file truncated (ftruncate,
+    O_TRUNC; shared and private mappings): the guest's SIGBUS handler
+    runs, a syscall reading there is EFAULT, the sentry survives; the
+    running executable is ETXTBSY for writing and truncation."""
+    exe = tmp_path / "truncated_mapping"
+    shutil.copy(build_c(HERE / "truncated_mapping.c", "musl"), exe)
+    c = compare(str(exe), [], cwd=tmp_path)
+    assert c.agree, c.report()
+    assert c.sentry.status == 0
+    assert b"sigbus_handler_runs: 6\n" in c.sentry.stdout
+    assert b"truncate_self: -1 ETXTBSY\n" in c.sentry.stdout
+    assert exe.stat().st_size > 0

@@ -36,6 +36,7 @@ from sentry.abi.fcntl import (
     TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
+from sentry.fsimpl.host.fs import truncated
 from sentry.hostarch import AccessType
 from sentry.linuxerr import (
     EACCES,
@@ -212,6 +213,7 @@ class HostFile(_HostFDFile):
             os.ftruncate(self.host_fd, length)
         except OSError as e:
             raise errno_of(e) from None
+        truncated(self.host_fd)
 
     def chown(self, uid: int, gid: int) -> None:
         self._check_writable_tree()

@@ -53,13 +53,25 @@ from sentry.abi.fcntl import (
     O_DSYNC,
     O_NOATIME,
     O_NONBLOCK,
+    O_RDONLY,
     O_SYNC,
     O_TRUNC,
     RENAME_EXCHANGE,
     dt_from_mode,
 )
 from sentry.fsimpl.host import hostcalls
-from sentry.linuxerr import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS, ESTALE, errno_of
+from sentry.linuxerr import (
+    EINVAL,
+    EISDIR,
+    ENXIO,
+    EOPNOTSUPP,
+    EPERM,
+    EROFS,
+    ESTALE,
+    ETXTBSY,
+    errno_of,
+)
+from sentry.memmap.mappable import host_file_truncated, write_denied
 from sentry.vfs.dentry import Dentry, Dirent
 
 if TYPE_CHECKING:
@@ -71,6 +83,14 @@ _FILE_FLAGS_PASSED = O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_DSYNC | O_S
 _ALWAYS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
 
 _close = os.close
+
+
+def truncated(fd: int) -> None:
+    """The sentry just truncated the host file open as ``fd``: mappings of
+    it drop their pages past the new end (SIGBUS for the guest, never for
+    the sentry; see memmap.mappable)."""
+    st = os.fstat(fd)
+    host_file_truncated(st.st_dev, st.st_ino, st.st_size)
 
 #: How many recently used directory dentries (and their O_PATH fds) stay
 #: cached beyond those something else holds.
@@ -329,7 +349,10 @@ class HostDentry(Dentry):
         except OSError as e:
             raise errno_of(e) from None
         try:
+            if write_denied(self.hkey):
+                raise ETXTBSY  # a running executable (Linux get_write_access)
             os.ftruncate(fd, size)
+            truncated(fd)
         except OSError as e:
             raise errno_of(e) from None
         finally:
@@ -348,14 +371,23 @@ class HostDentry(Dentry):
             return HostDirectory(hfd, flags, self, ctx)
         if not self.is_regular():
             raise ENXIO
+        hflags = (flags & _FILE_FLAGS_PASSED) | _ALWAYS
+        deny = (flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC) and write_denied(self.hkey)
+        if deny:
+            hflags &= ~O_TRUNC  # permission errors first, as Linux; never truncate
         try:
-            hfd = os.open(self.name, (flags & _FILE_FLAGS_PASSED) | _ALWAYS, dir_fd=self._pfd())
+            hfd = os.open(self.name, hflags, dir_fd=self._pfd())
         except OSError as e:
             raise errno_of(e) from None
         st = os.fstat(hfd)
         if not statmod.S_ISREG(st.st_mode):  # replaced since the lookup
             os.close(hfd)
             raise ENXIO
+        if deny:
+            os.close(hfd)
+            raise ETXTBSY  # a running executable (Linux do_dentry_open)
+        if flags & O_TRUNC:
+            truncated(hfd)
         return HostFile(hfd, flags, dentry=self)
 
     # -- directory modifications ---------------------------------------------------------
