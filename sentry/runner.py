@@ -9,8 +9,10 @@ import stat
 import sys
 from typing import TextIO, cast
 
+from sentry import hostfd
 from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
+from sentry.fsimpl.host.fs import DIR_CACHE_SIZE
 from sentry.fsimpl.root import build_root
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.kernel import Kernel
@@ -20,6 +22,7 @@ from sentry.loader import LoadError, load
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager
 from sentry.platform import UnicornAddressSpace
+from sentry.syscalls.linux.fs_util import RLIMIT_NOFILE
 from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.context import FSContext
@@ -38,16 +41,15 @@ def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
     tg.umask = os.umask(0)
 
 
-def _stdio_table(fs: FSContext, root: str | None) -> FDTable:
-    """fds 0-2 are the host's stdio, never closed on the host. The table's
-    limit is the host's RLIMIT_NOFILE soft limit (what the guest reads
-    with getrlimit). A redirected regular file that lies in the guest's
+def _stdio_table(fs: FSContext, root: str | None, limit: int) -> FDTable:
+    """fds 0-2 are the host's stdio, never closed on the host; ``limit``
+    is the guest's RLIMIT_NOFILE (``_guest_nofile``). A redirected regular file that lies in the guest's
     writable tree gets its dentry (it is that file, metadata and all); any
     other stdio has none: its data moves as its description allows,
     reopening grants no more, and its metadata stays unchanged (a file in
     the read-only rest keeps its path's EROFS for opening it by name)."""
     table = FDTable()
-    table.limit = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1 << 20)
+    table.limit = limit
     for fd, flags in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
         try:
             st = os.fstat(fd)
@@ -78,6 +80,22 @@ def _stdio_dentry(fd: int, st: os.stat_result, fs: FSContext, root: str | None) 
         return None
     same = (dst.st_dev, dst.st_ino) == (st.st_dev, st.st_ino) and d.is_regular()
     return d if same and d.writable else None
+
+
+def _guest_nofile() -> tuple[int, int]:
+    """The guest's RLIMIT_NOFILE (soft, hard): the host's as the user set it.
+    The sentry raises its own to the hard limit so the guest's table fills
+    before the host runs out; where the host cannot go higher, the guest
+    gets what is left after the sentry's reserve, its cached directory
+    handles and the descriptors it already holds (see sentry.hostfd)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    guest = hostfd.raise_limit()
+    host = hostfd.limit()
+    in_use = len(os.listdir("/proc/self/fd"))
+    later = min(32, host // 8)  # the sentry's own yet to come: executables' dups, /dev/urandom, mappings
+    room = host - hostfd.reserve() - min(DIR_CACHE_SIZE, host // 8) - in_use - later
+    soft = max(min(guest, room, 1 << 20), 3)
+    return soft, hard if hard != resource.RLIM_INFINITY else (1 << 64) - 1
 
 
 def _host_access(fd: int, default: int) -> int:
@@ -177,7 +195,9 @@ def run_program(
     cpu = cast(UnicornAddressSpace, mm.address_space).new_context()
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
-    task = kernel.create_process(mm, _stdio_table(fs, root), cpu)
+    nofile = _guest_nofile()
+    task = kernel.create_process(mm, _stdio_table(fs, root, nofile[0]), cpu)
+    task.tg.rlimits[RLIMIT_NOFILE] = nofile  # not the sentry's raised one
     _setup_fs(task.tg, fs)
     if strace_out is not None:
         strace_out.write(f'execve("{path}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
+from sentry.hostfd import room
 from sentry.linuxerr import EACCES, ENOMEM, Errno, errno_of
 from sentry.loader.auxv import (
     AT_BASE,
@@ -140,7 +141,10 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
     execute permission.
     """
     try:
+        room()
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    except Errno as e:
+        raise LoadError(f"{name}: cannot open: {e.message}", e) from None
     except OSError as e:
         err = errno_of(e)
         raise LoadError(f"{name}: cannot open: {e.strerror or err.message}", err)

@@ -46,9 +46,10 @@ import mmap
 import os
 import weakref
 from collections import Counter
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from sentry.hostarch import ANY_ACCESS, HUGE_PAGE_SIZE, PAGE_SIZE, READ_WRITE, AccessType
+from sentry.hostfd import room
 from sentry.memmap.file import File, FileRange
 
 
@@ -232,35 +233,73 @@ class SharedAnonMappable(RefCounted):
         return (1, 4)
 
 
-class HostFileMapping:
-    """A ``File`` over ``mmap(2)`` of a host fd: host pointer and internal
-    view of the same pages. Writable mappings are MAP_SHARED (writes reach
-    the host file); read-only ones are MAP_PRIVATE and never written by the
-    sentry, so they see the file's current contents.
+#: Host files are mapped in windows of this many bytes (file-offset
+#: aligned), so mapping one page of a huge sparse file costs one window,
+#: never the whole file (issue 19). A multiple of the fault window.
+HOST_WINDOW_SIZE = 8 * HUGE_PAGE_SIZE
+_MAP_NORESERVE = 0x4000
 
-    Pages are not reference counted: the host page cache owns them.
+
+class HostMapError(Exception):
+    """The host refused to map a window of a file (ENOMEM, EMFILE...): the
+    fault becomes SIGBUS for the guest, a copy EFAULT; never a sentry
+    death."""
+
+
+class HostFileMapping:
+    """A ``File`` over ``mmap(2)`` of a host fd, one window at a time.
+
+    Offsets are file offsets. Each ``HOST_WINDOW_SIZE`` window is mapped on
+    first translation and stays mapped while this object lives; host memory
+    is contiguous within a window only (``translate`` never crosses one, and
+    pmas merge only across contiguous host addresses). Writable mappings
+    are MAP_SHARED (writes reach the host file); read-only ones MAP_PRIVATE
+    with MAP_NORESERVE (no commit charge) and never written by the sentry,
+    so they see the file's current contents.
+
+    Pages are not reference counted: the host page cache owns them. The fd
+    is the mappable's; windows are only created while it is open.
     """
 
     def __init__(self, fd: int, size: int, writable: bool) -> None:
         self.size = size
-        self._length = max(-(-size // PAGE_SIZE) * PAGE_SIZE, PAGE_SIZE)
-        access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_COPY
-        # Python refuses lengths past EOF; map the file's bytes and reach the
-        # rest of the last page (zero-filled by the host) through the pointer.
-        self._map = mmap.mmap(fd, size, access=access) if size > 0 else None
-        if self._map is not None:
-            self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
-            self._view = memoryview((ctypes.c_char * self._length).from_address(self._base)).cast("B")
-        else:
-            self._base = 0
-            self._view = memoryview(bytearray(0))
+        self._fd = fd
+        self._writable = writable
+        self._windows: dict[int, Any] = {}  # window index -> ctypes array (keeps its mmap alive)
+
+    def window(self, index: int) -> Any:
+        """The ctypes array over window ``index`` (mapped now if needed).
+        Raises HostMapError if the host refuses."""
+        w = self._windows.get(index)
+        if w is not None:
+            return w
+        start = index * HOST_WINDOW_SIZE
+        length = min(HOST_WINDOW_SIZE, self.size - start)
+        if length <= 0:
+            raise HostMapError(f"window {index} lies past end of file")
+        flags = mmap.MAP_SHARED if self._writable else mmap.MAP_PRIVATE | _MAP_NORESERVE
+        try:
+            # Python refuses lengths past EOF; map the file's bytes and reach
+            # the rest of the last page (zero-filled by the host) by address.
+            m = mmap.mmap(self._fd, length, flags=flags, prot=mmap.PROT_READ | mmap.PROT_WRITE, offset=start)
+        except (OSError, ValueError) as e:
+            raise HostMapError(str(e)) from None
+        base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+        w = (ctypes.c_char * (-(-length // PAGE_SIZE) * PAGE_SIZE)).from_address(base)
+        w.host_map = m  # type: ignore[attr-defined]  # views of w keep w, and so the mapping, alive
+        self._windows[index] = w
+        return w
 
     def map_internal(self, fr: FileRange, at: AccessType) -> memoryview:
-        """The host bytes of ``fr`` (precondition: within the mapped pages)."""
-        return self._view[fr.start : fr.end]
+        """The host bytes of ``fr``. Precondition: within one window that
+        ``translate`` mapped, and within the file's pages."""
+        index = fr.start // HOST_WINDOW_SIZE
+        base = index * HOST_WINDOW_SIZE
+        return memoryview(self.window(index)).cast("B")[fr.start - base : fr.end - base]
 
     def host_address(self, offset: int) -> int:
-        return self._base + offset
+        index = offset // HOST_WINDOW_SIZE
+        return ctypes.addressof(self.window(index)) + offset - index * HOST_WINDOW_SIZE
 
     def inc_ref(self, fr: FileRange) -> None:
         return None
@@ -285,6 +324,7 @@ class HostFileMappable(RefCounted):
     """
 
     def __init__(self, fd: int, path: str, writable: bool) -> None:
+        room()  # EMFILE rather than eat the sentry's reserve (see sentry.hostfd)
         self._fd = os.dup(fd)
         st = os.fstat(self._fd)
         self.path = path
@@ -319,15 +359,27 @@ class HostFileMappable(RefCounted):
         return m
 
     def translate(self, start: int, end: int, at: AccessType) -> tuple[list[Translation], Exception | None]:
-        """Translate ``[start, end)``; pages past end of file are a BusError."""
+        """Translate ``[start, end)``, one translation per host window;
+        pages past end of file, or a window the host cannot map, are a
+        BusError."""
         m = self._current()
         limit = min(end, m.mapped_pages_end)
         if limit <= start:
             return [], BusError()
         perms = READ_WRITE if self._writable else AccessType(True, False, True)
         perms = AccessType(perms.read, perms.write, True)
-        tr = [Translation(start, limit, m, start, perms)]
-        return tr, (BusError() if limit < end else None)
+        out: list[Translation] = []
+        off = start
+        while off < limit:
+            index = off // HOST_WINDOW_SIZE
+            piece_end = min((index + 1) * HOST_WINDOW_SIZE, limit)
+            try:
+                m.window(index)
+            except HostMapError as e:
+                return out, BusError(str(e))
+            out.append(Translation(off, piece_end, m, off, perms))
+            off = piece_end
+        return out, (BusError() if limit < end else None)
 
     def mapped_name(self) -> str:
         return self.path

@@ -4,9 +4,14 @@ guest's status (never 70, 135 or a traceback)."""
 
 from __future__ import annotations
 
+import resource
 import shutil
 import struct
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from sentry.testing.build import build_c
 from sentry.testing.guests import guest
@@ -69,3 +74,42 @@ def test_truncated_mapping_is_sigbus_for_the_guest_not_the_sentry(tmp_path: Path
     assert b"sigbus_handler_runs: 6\n" in c.sentry.stdout
     assert b"truncate_self: -1 ETXTBSY\n" in c.sentry.stdout
     assert exe.stat().st_size > 0
+
+
+def test_one_page_of_a_64_gib_sparse_file_maps(tmp_path: Path) -> None:
+    """Issue 19 item 6: host files are mapped by window, so a one-page
+    mapping at the end of a 64 GiB sparse file (and a mapping of all of
+    it) works instead of an internal error."""
+    exe = build_c(HERE / "host_limits.c", "musl")
+    c = compare(str(exe), ["sparse"])
+    assert c.agree, c.report()
+    assert b"last_page_reads: tail\n" in c.sentry.stdout
+
+
+def _run_limited(cmd: list[str], cwd: Path, nofile: int) -> subprocess.CompletedProcess[bytes]:
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, timeout=300, preexec_fn=limit)
+
+
+@pytest.mark.parametrize("nofile", [40, 256])
+def test_guest_exhausting_host_descriptors_gets_emfile(tmp_path: Path, nofile: int) -> None:
+    """Issue 19 item 7: with the sentry's own descriptor limit as low as the
+    guest's (``ulimit -n``, hard and soft), a guest opening host files
+    until EMFILE, then calling what needs descriptors and mapping a file,
+    sees what it sees natively; the sentry keeps its reserve and exits
+    with the guest's status, no traceback."""
+    exe = build_c(HERE / "host_limits.c", "musl")
+    native = _run_limited([str(exe), "fds"], tmp_path, nofile)
+    sentry = _run_limited([sys.executable, "-m", "sentry.cli", str(exe), "fds"], tmp_path, nofile)
+    assert native.returncode == 0, native.stdout
+    assert (sentry.returncode, sentry.stdout) == (0, native.stdout), sentry.stderr.decode()
+    assert b"Traceback" not in sentry.stderr
+    assert b"opened_until: EMFILE\n" in sentry.stdout
+
+
+def test_small_guest_limit_matches_native(tmp_path: Path) -> None:
+    exe = build_c(HERE / "host_limits.c", "musl")
+    c = compare(str(exe), ["fds", "small"], cwd=tmp_path)
+    assert c.agree, c.report()

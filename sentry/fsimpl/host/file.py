@@ -38,12 +38,14 @@ from sentry.abi.fcntl import (
 from sentry.fsimpl.host import hostcalls
 from sentry.fsimpl.host.fs import truncated
 from sentry.hostarch import AccessType
+from sentry.hostfd import room
 from sentry.linuxerr import (
     EACCES,
     EAGAIN,
     EBADF,
     EINVAL,
     ENOENT,
+    ENOMEM,
     ENOTTY,
     EROFS,
     ESPIPE,
@@ -269,6 +271,7 @@ class HostFile(_HostFDFile):
             if flags & O_TRUNC and self.is_regular:
                 raise EROFS
         hflags = (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_TRUNC)) | os.O_CLOEXEC | os.O_NOCTTY
+        room()
         try:
             hfd = os.open(f"/proc/self/fd/{self.host_fd}", hflags)
         except OSError as e:
@@ -290,7 +293,10 @@ class HostFile(_HostFDFile):
         writable = self.writable and shared
         if shared and not self.writable:
             opts.max_perms = AccessType(True, False, True)
-        opts.mappable = HostFileMappable(self.host_fd, self.path_name(), writable=writable)
+        try:
+            opts.mappable = HostFileMappable(self.host_fd, self.path_name(), writable=writable)
+        except Errno:
+            raise ENOMEM from None  # no host fd left for the mapping: Linux's "too many maps"
 
 
 class HostDirectory(_HostFDFile, DirectoryFileDescription):

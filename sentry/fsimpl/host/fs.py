@@ -42,6 +42,7 @@ import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from sentry import hostfd
 from sentry.abi.fcntl import (
     AT_SYMLINK_NOFOLLOW,
     DT_DIR,
@@ -60,6 +61,7 @@ from sentry.abi.fcntl import (
     dt_from_mode,
 )
 from sentry.fsimpl.host import hostcalls
+from sentry.hostfd import room
 from sentry.linuxerr import (
     EINVAL,
     EISDIR,
@@ -129,7 +131,8 @@ class HostFilesystem:
             lru.move_to_end(k)
             return
         lru[k] = d
-        if len(lru) > DIR_CACHE_SIZE:
+        # Never let cached handles crowd out the guest's own descriptors.
+        if len(lru) > min(DIR_CACHE_SIZE, hostfd.limit() // 8):
             lru.popitem(last=False)
 
     def dir_child(self, parent: HostDentry, name: bytes, st: os.stat_result) -> HostDentry:
@@ -138,6 +141,7 @@ class HostFilesystem:
         key = (st.st_dev, st.st_ino)
         d = self._dirs.get(key)
         if d is None or d.dead or d.fd is None:
+            room()
             try:
                 fd = os.open(name, _DIR_OPEN, dir_fd=parent.fd)
             except OSError as e:
@@ -278,6 +282,7 @@ class HostDentry(Dentry):
 
     def list_entries(self, ctx: FSContext) -> list[Dirent]:
         assert self.fd is not None
+        room()
         try:
             fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.fd)
         except OSError as e:
@@ -344,6 +349,7 @@ class HostDentry(Dentry):
         if not self.is_regular():
             raise EINVAL
         self._check_writable()
+        room()
         try:
             fd = os.open(self.name, os.O_WRONLY | os.O_NONBLOCK | _ALWAYS, dir_fd=self._pfd())
         except OSError as e:
@@ -364,6 +370,7 @@ class HostDentry(Dentry):
         from sentry.fsimpl.host.file import HostDirectory, HostFile
 
         if self.fd is not None:
+            room()
             try:
                 hfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.fd)
             except OSError as e:
@@ -375,6 +382,7 @@ class HostDentry(Dentry):
         deny = (flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC) and write_denied(self.hkey)
         if deny:
             hflags &= ~O_TRUNC  # permission errors first, as Linux; never truncate
+        room()
         try:
             hfd = os.open(self.name, hflags, dir_fd=self._pfd())
         except OSError as e:
@@ -398,6 +406,7 @@ class HostDentry(Dentry):
         self._check_writable()
         assert self.fd is not None
         hflags = (flags & (_FILE_FLAGS_PASSED & ~O_TRUNC)) | os.O_CREAT | os.O_EXCL | _ALWAYS
+        room()
         try:
             hfd = os.open(name, hflags, mode, dir_fd=self.fd)
         except OSError as e:

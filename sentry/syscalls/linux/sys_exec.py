@@ -17,6 +17,7 @@ import struct
 from collections.abc import Callable
 
 from sentry.abi.signals import SIGSEGV
+from sentry.hostfd import room
 from sentry.kernel.kernel import SyscallTable
 from sentry.kernel.task import Task, TaskStop
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
@@ -69,6 +70,7 @@ def interpreter_opener(fs: FSContext) -> Callable[[bytes], int]:
             host_fd = getattr(f, "host_fd", None)
             if host_fd is None:
                 raise EACCES
+            room()
             return os.dup(host_fd)
         finally:
             f.dec_ref()
