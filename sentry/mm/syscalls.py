@@ -35,6 +35,11 @@ Divergences kept, and why:
   WIPEONFORK/KEEPONFORK is accepted and ignored.
 * PROT_EXEC-only memory is readable, as on x86 without protection keys
   (Linux on PKU hardware makes it execute-only).
+* There is no [vvar]/[vdso]. Linux's destructive madvise walks (DONTNEED,
+  FREE, ...) from below the top of the address space to past it stop with
+  EINVAL at vvar (VM_PFNMAP), after dropping the vmas below it; the sentry
+  refuses such a range up front (EINVAL, nothing dropped), so the stack
+  survives either way (tests/semantics sys_validation).
 """
 
 from __future__ import annotations
