@@ -322,3 +322,15 @@ def test_metadata_of_the_read_only_host_by_every_path_and_fd(escape_guest: Path,
             assert line == "ret=-1 errno=EISDIR", name
         else:
             assert line == "ret=-1 errno=EROFS", (name, kind)
+
+
+def test_metadata_of_host_files_outside_the_root(escape_guest: Path, layout: dict[str, Path]) -> None:
+    """The same metadata attempts under --root: the host paths name
+    nothing inside the root (ENOENT) and no fd to them exists (EBADF)."""
+    got = attempt(escape_guest, layout, "ro-paths")
+    assert got, "no output"
+    for name, line in got.items():
+        allowed = ("ret=-1 errno=ENOENT", "ret=-1 errno=EBADF")
+        if name.startswith("setxattr"):
+            allowed += ("ret=-1 errno=ENOSYS",)  # no xattr calls yet
+        assert line in allowed, name
