@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
 from sentry.hostfd import room
-from sentry.linuxerr import EACCES, ENOMEM, Errno, errno_of
+from sentry.linuxerr import EACCES, ENOMEM, ETXTBSY, Errno, errno_of
 from sentry.loader.auxv import (
     AT_BASE,
     AT_CLKTCK,
@@ -59,7 +59,7 @@ from sentry.loader.auxv import (
 from sentry.loader.elf import PF_R, PF_W, PF_X, PHDR_SIZE, ElfInfo, ProgramHeader, parse_elf
 from sentry.loader.errors import LoadError
 from sentry.loader.stack import RANDOM_SIZE, STK_LIM, StackImage, build_stack, check_args
-from sentry.memmap.mappable import HostFileMappable
+from sentry.memmap.mappable import HostFileMappable, has_writers
 from sentry.mm import MemoryManager, MMapOpts
 from sentry.usermem import IOOpts
 
@@ -155,6 +155,8 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
             raise LoadError(f"{name}: is {kind}", EACCES)
         if not os.access(path, os.X_OK):
             raise LoadError(f"{name}: permission denied (not executable)", EACCES)
+        if has_writers((st.st_dev, st.st_ino)):
+            raise LoadError(f"{name}: text file busy (open for writing)", ETXTBSY)
         os.set_blocking(fd, True)
     except OSError as e:
         os.close(fd)

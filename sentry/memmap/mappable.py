@@ -36,7 +36,9 @@ exclusive access (docs/vfs.md).
 
 Executables being run are write-denied (``deny_write``/``allow_write``,
 Linux ``exe_file_deny_write_access``): opening one for writing or
-truncating it is ETXTBSY (``write_denied``).
+truncating it is ETXTBSY (``write_denied``). Conversely files open for
+writing (``get_write_access``/``put_write_access``: host file descriptions
+and shared writable mappings) cannot be executed (``has_writers``).
 """
 
 from __future__ import annotations
@@ -138,6 +140,27 @@ def allow_write(key: tuple[int, int]) -> None:
 def write_denied(key: tuple[int, int]) -> bool:
     """Whether opening ``key`` for writing must fail with ETXTBSY."""
     return _WRITE_DENIED[key] > 0 if key in _WRITE_DENIED else False
+
+
+_WRITERS: Counter[tuple[int, int]] = Counter()
+
+
+def get_write_access(key: tuple[int, int]) -> None:
+    """A description (or shared writable mapping) of ``key`` may write it
+    (Linux ``i_writecount``): executing it is ETXTBSY meanwhile."""
+    _WRITERS[key] += 1
+
+
+def put_write_access(key: tuple[int, int]) -> None:
+    """One writer of ``key`` is gone."""
+    _WRITERS[key] -= 1
+    if _WRITERS[key] <= 0:
+        del _WRITERS[key]
+
+
+def has_writers(key: tuple[int, int]) -> bool:
+    """Whether ``key`` is open for writing somewhere (exec: ETXTBSY)."""
+    return key in _WRITERS
 
 
 class RefCounted:
@@ -332,6 +355,8 @@ class HostFileMappable(RefCounted):
         self._writable = writable
         self._mapping: HostFileMapping | None = None
         self._spaces: weakref.WeakSet[MappingSpace] = weakref.WeakSet()
+        if writable:
+            get_write_access(self._dev_ino)  # a shared writable mapping writes the file
         _HOST_MAPPABLES.setdefault(self._dev_ino, weakref.WeakSet()).add(self)
 
     def add_space(self, space: MappingSpace) -> None:
@@ -397,6 +422,8 @@ class HostFileMappable(RefCounted):
     def _release(self) -> None:
         fd, self._fd = self._fd, -1
         self._mapping = None
+        if self._writable:
+            put_write_access(self._dev_ino)
         if fd >= 0:
             os.close(fd)
 

@@ -65,7 +65,8 @@ def test_truncated_mapping_is_sigbus_for_the_guest_not_the_sentry(tmp_path: Path
     """Issue 19 item 3: a mapped, touched host file truncated (ftruncate,
     O_TRUNC; shared and private mappings): the guest's SIGBUS handler
     runs, a syscall reading there is EFAULT, the sentry survives; the
-    running executable is ETXTBSY for writing and truncation."""
+    running executable is ETXTBSY for writing and truncation, and a file
+    open for writing is ETXTBSY for execve."""
     exe = tmp_path / "truncated_mapping"
     shutil.copy(build_c(HERE / "truncated_mapping.c", "musl"), exe)
     c = compare(str(exe), [], cwd=tmp_path)
@@ -73,6 +74,7 @@ def test_truncated_mapping_is_sigbus_for_the_guest_not_the_sentry(tmp_path: Path
     assert c.sentry.status == 0
     assert b"sigbus_handler_runs: 6\n" in c.sentry.stdout
     assert b"truncate_self: -1 ETXTBSY\n" in c.sentry.stdout
+    assert b"exec_while_open_for_writing: 10\n" in c.sentry.stdout
     assert exe.stat().st_size > 0
 
 

@@ -1,7 +1,8 @@
 /* A host file mapped and touched, then truncated (issue 19 item 3): the
  * guest's access past the new end is SIGBUS (its handler runs), a syscall
  * reading from there is EFAULT, pages before the end keep working; and the
- * running executable cannot be opened for writing or truncated (ETXTBSY).
+ * running executable cannot be opened for writing or truncated, nor a file
+ * open for writing executed (ETXTBSY).
  * Prints one line per check; run in a scratch working directory. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -10,7 +11,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define PAGE 4096
@@ -79,8 +82,24 @@ static void shrink_case(const char *tag, int flags, int trunc_by_open)
     unlink(name);
 }
 
+/* Fork, exec ./copy ("exit" mode) and report how the child ended: 0 when
+ * the exec worked, 10 + errno class when it failed. */
+static int run_copy(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl("./copy", "copy", "exit", (char *)NULL);
+        _exit(errno == ETXTBSY ? 10 : 11);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 100 + WTERMSIG(st);
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "exit"))
+        return 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -107,5 +126,17 @@ int main(int argc, char **argv)
     errno = 0;
     r = open(argv[0], O_RDONLY);
     printf("open_self_rdonly: %d\n", r < 0 ? -1 : 0);
+
+    int src = open(argv[0], O_RDONLY);
+    int dst = open("copy", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    char buf[65536];
+    long n;
+    while ((n = read(src, buf, sizeof buf)) > 0)
+        write(dst, buf, n);
+    close(src);
+    printf("exec_while_open_for_writing: %d\n", run_copy());
+    close(dst);
+    printf("exec_after_close: %d\n", run_copy());
+    unlink("copy");
     return 0;
 }

@@ -52,6 +52,7 @@ from sentry.linuxerr import (
     Errno,
     errno_of,
 )
+from sentry.memmap.mappable import get_write_access, put_write_access
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dentry, Dirent
@@ -134,6 +135,9 @@ class _HostFDFile(FileDescription):
             raise errno_of(e) from None
 
     def release(self) -> None:
+        key = getattr(self, "_writer_key", None)
+        if key is not None:
+            put_write_access(key)
         if self.owns_fd:
             with contextlib.suppress(OSError):
                 os.close(self.host_fd)
@@ -147,9 +151,13 @@ class HostFile(_HostFDFile):
         super().__init__(flags, dentry)
         self.host_fd = host_fd
         self.owns_fd = owns_fd
-        mode = os.fstat(host_fd).st_mode
-        self.is_regular = statmod.S_ISREG(mode)
-        self.seekable = self.is_regular or statmod.S_ISBLK(mode)
+        st = os.fstat(host_fd)
+        self.is_regular = statmod.S_ISREG(st.st_mode)
+        self.seekable = self.is_regular or statmod.S_ISBLK(st.st_mode)
+        # A writer of a regular file: executing it is ETXTBSY meanwhile.
+        self._writer_key = (st.st_dev, st.st_ino) if self.is_regular and self.writable else None
+        if self._writer_key is not None:
+            get_write_access(self._writer_key)
 
     # -- data ---------------------------------------------------------------------
 
