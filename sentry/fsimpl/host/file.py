@@ -95,6 +95,8 @@ class _HostFDFile(FileDescription):
 
     host_fd: int
     owns_fd = True
+    # (device, inode) while this description may write a regular file.
+    _writer_key: tuple[int, int] | None = None
 
     def stat(self) -> os.stat_result:
         try:
@@ -135,9 +137,8 @@ class _HostFDFile(FileDescription):
             raise errno_of(e) from None
 
     def release(self) -> None:
-        key = getattr(self, "_writer_key", None)
-        if key is not None:
-            put_write_access(key)
+        if self._writer_key is not None:
+            put_write_access(self._writer_key)
         if self.owns_fd:
             with contextlib.suppress(OSError):
                 os.close(self.host_fd)
