@@ -49,7 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, cast
 
-from sentry.abi.signals import SIGKILL, SIGSEGV, signal_name
+from sentry.abi.signals import NSIG, SIGKILL, SIGSEGV, signal_name
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexManager
 from sentry.kernel.signals import (
@@ -193,6 +193,9 @@ class Kernel:
         preempt = self.preempt
 
         def on_syscall(nr: int, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int | None:
+            # Linux do_syscall_x64 dispatches on the low 32 bits of RAX
+            # (``unsigned int unr = nr``): high bits are ignored.
+            nr &= 0xFFFFFFFF
             h = handlers[nr] if nr < nhandlers else None
             try:
                 ret = unknown(task, nr) if h is None else h(task, a0, a1, a2, a3, a4, a5)
@@ -603,7 +606,9 @@ class Kernel:
             parent.child_waiters.remove(w)
             self.wake(w)
         live = [x for x in parent.tasks if not x.exited]
-        if tg.exit_signal and live:
+        # Legacy clone takes any byte as the exit signal; Linux's
+        # do_notify_parent sends it only if it is a valid signal.
+        if 0 < tg.exit_signal <= NSIG and live:
             code = CLD_KILLED if tg.fatal_signal else CLD_EXITED
             self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid))
 

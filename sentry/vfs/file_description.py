@@ -114,6 +114,14 @@ class FileDescription:
         return acc in (O_WRONLY, O_RDWR) and not self.flags & O_PATH
 
     @property
+    def in_writable_tree(self) -> bool:
+        """False where the file's metadata must not change (EROFS): a file
+        on a read-only tree, or a host file the guest inherited without a
+        writable name for it. Files that are the sentry's own (pipes,
+        synthetic files) answer True and refuse changes themselves."""
+        return self.dentry is None or self.dentry.writable
+
+    @property
     def is_path(self) -> bool:
         """An O_PATH descriptor: only good as a name (fstat, *at, fchdir)."""
         return bool(self.flags & O_PATH)

@@ -12,7 +12,7 @@ from sentry.fsimpl.kernfs import KDentry, KDir, KFile, KSymlink
 from sentry.fsimpl.proc import generators as gen
 from sentry.fsimpl.proc import system
 from sentry.fsimpl.proc.files import MemFile, SeqFile
-from sentry.linuxerr import EINVAL, ENOENT, Errno
+from sentry.linuxerr import EINVAL, ENOENT, EROFS, Errno
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
@@ -67,7 +67,35 @@ class AnonDentry(Dentry):
         return self.file.reopen(flags)
 
     def truncate(self, size: int) -> None:
+        """truncate(2) through the link: EROFS for a host file outside the
+        writable tree whatever the description's access, else ftruncate's
+        answer."""
+        if self.is_regular() and not self.file.in_writable_tree:
+            raise EROFS
         self.file.truncate(size)
+
+    # Metadata changes through the magic link are the description's own
+    # (fchmod, fchown, futimens, f*xattr), which refuse what they must.
+    def chmod(self, mode: int) -> None:
+        self.file.chmod(mode)
+
+    def chown(self, uid: int, gid: int) -> None:
+        self.file.chown(uid, gid)
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        self.file.utimens(atime, mtime)
+
+    def getxattr(self, name: bytes) -> bytes:
+        return self.file.getxattr(name)
+
+    def listxattr(self) -> list[bytes]:
+        return self.file.listxattr()
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self.file.setxattr(name, value, flags)
+
+    def removexattr(self, name: bytes) -> None:
+        self.file.removexattr(name)
 
 
 class ProcFdLink(KDentry):

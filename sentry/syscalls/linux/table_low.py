@@ -269,8 +269,7 @@ LOW: dict[int, Entry] = {
     202: PartiallySupported("futex", futex.sys_futex, "FUTEX_FD, FUTEX_WAIT_REQUEUE_PI and "
                            "FUTEX_CMP_REQUEUE_PI return ENOSYS; PI locks have no priority inheritance"),
     203: Unimplemented("sched_setaffinity", NOT_YET),
-    204: PartiallySupported("sched_getaffinity", thread.sys_sched_getaffinity, "the guest has one "
-                           "virtual CPU: the pid is not checked"),
+    204: Supported("sched_getaffinity", thread.sys_sched_getaffinity),
     205: Unimplemented("set_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
     206: Unimplemented("io_setup", NOT_YET, "no Linux AIO"),
     207: Unimplemented("io_destroy", NOT_YET, "no Linux AIO"),
@@ -293,7 +292,8 @@ LOW: dict[int, Entry] = {
     224: Unimplemented("timer_gettime", NOT_YET, "no POSIX timers"),
     225: Unimplemented("timer_getoverrun", NOT_YET, "no POSIX timers"),
     226: Unimplemented("timer_delete", NOT_YET, "no POSIX timers"),
-    227: Unimplemented("clock_settime", PRIVILEGED, "CAP_SYS_TIME"),
+    227: PartiallySupported("clock_settime", time_.sys_clock_settime, "validates its arguments, then EPERM: "
+                           "the sentry never sets the host's clock"),
     228: PartiallySupported("clock_gettime", time_.sys_clock_gettime, "the CPU-time clocks measure the "
                             "whole sentry process; clock ids of other processes and threads EINVAL"),
     229: Supported("clock_getres", time_.sys_clock_getres),
