@@ -481,7 +481,9 @@ class Kernel:
             task.pending_info[sig] = info
         task.pending |= bit
         task.sig_pending = bool(task.pending & ~task.signal_mask) or sig == SIGKILL
-        if task.blocked and task.sig_pending and task.block_interruptible:
+        if task.blocked and bit & task.sigwait_mask and sig != SIGKILL:
+            self.wake(task)  # rt_sigtimedwait takes it (its resume dequeues)
+        elif task.blocked and task.sig_pending and task.block_interruptible:
             self.wake(task, self._interrupted(task))
 
     def force_signal(self, task: Task, info: SignalInfo) -> None:
