@@ -77,8 +77,9 @@ handlers read and write RIP as Linux shows it (past the ``syscall``).
 
 Measured: a guest loop ``mov eax, 39; syscall; jmp`` with an on_syscall
 returning 0 runs 870,000-950,000 syscalls per second (1.06 us per
-syscall, hook to hook). With 10 ms time slices 580,000-940,000: Unicorn's
-timer thread polls every 2 us and competes for a core. A syscall stop
+syscall, hook to hook). (With Unicorn's own 10 ms ``emu_start``
+timeouts, no longer used, 580,000-940,000: its timer thread polled every
+2 us and competed for a core.) A syscall stop
 plus re-entering ``run`` costs 2.3 us; switching to another thread's
 context adds 1.1-1.8 us.
 
