@@ -19,7 +19,7 @@ deadline) died in 20-30% of runs with double frees and SIGSEGV.
 The stop used here
 ------------------
 Every engine gets, before any code is translated, a ``UC_HOOK_BLOCK``
-hook whose callback is not Python but 21 bytes of machine code
+hook whose callback is not Python but 18 bytes of machine code
 (``_STUB``)::
 
     cmp byte ptr [rcx], 0   ; rcx = user_data = this engine's stop flag
@@ -32,10 +32,13 @@ The block hook runs before the block's own exit check, so a stop it
 requests ends emulation with RIP at the start of the block, before any of
 its instructions executed. The flag is a plain byte that any thread may set
 (``StopFlag.raise_``); only the emulation thread ever calls
-``uc_emu_stop``. Cost: one C helper call per executed block (measured:
-within noise of no hook on a memory-heavy loop of three blocks per
-iteration, 1.6-2.5 s for 20M iterations either way; a Python block
-callback would be 6x slower).
+``uc_emu_stop``. Cost: one C helper call per executed block, within the
+noise of a loaded two-core machine: a memory-heavy loop of three blocks
+per iteration took 1.6-2.5 s for 20M iterations with or without the hook
+(a Python block callback: 13 s); under the sentry, ``scripts/bench
+--quick`` cpu-loop 75-122M iterations/s with the hook against 79-95M/s
+without, getpid 1M syscalls 5.26-7.35 s against 5.41-7.36 s, busybox
+gzip of 10 MiB 35-42 s against 36-39 s.
 
 ``SliceTimer`` is one daemon host thread that raises stop flags when a
 run's budget is used up: a wall-clock deadline (a sleeping task's timer)

@@ -18,6 +18,7 @@ from platform_helpers import DATA, Guest, requires_as
 
 from sentry.hostarch import PAGE_SIZE
 from sentry.platform import StopKind
+from sentry.platform.preempt import SliceTimer
 
 pytestmark = requires_as
 
@@ -98,3 +99,32 @@ def test_stops_never_replay_read_modify_write(how: str) -> None:
         assert timed == 0
     else:
         assert timed == stops
+
+
+def test_slice_timer_disarmed_target_never_fires() -> None:
+    fired = threading.Event()
+    timer = SliceTimer()
+    key = timer.arm(fired.set, wall_us=1000)
+    timer.disarm(key)
+    assert not fired.wait(0.05)
+
+
+def test_slice_timer_wall_budget_fires() -> None:
+    fired = threading.Event()
+    SliceTimer().arm(fired.set, wall_us=1000)
+    assert fired.wait(10)
+
+
+def test_slice_timer_cpu_budget_counts_cpu_time_not_sleep() -> None:
+    """A CPU-time slice does not expire while the thread sleeps (a host
+    that deschedules the sentry does not shorten it), and expires once the
+    thread has computed for that long."""
+    fired = threading.Event()
+    timer = SliceTimer()
+    key = timer.arm(fired.set, cpu_us=20_000)
+    assert not fired.wait(0.1)
+    spins = 0
+    while not fired.is_set() and spins < 10**9:
+        spins += 1
+    timer.disarm(key)
+    assert fired.is_set()
