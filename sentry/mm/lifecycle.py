@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sentry.hostarch import AccessType
 from sentry.mm.pma import without_write
-from sentry.mm.syscalls import MemoryManagerSyscalls
+from sentry.mm.residency import MemoryManagerResidency
 from sentry.mm.vma import Vma
 
 
-class MemoryManager(MemoryManagerSyscalls):
+class MemoryManager(MemoryManagerResidency):
     """A guest address space: vmas, pmas, the Unicorn address space that
     caches them, and the ``usermem.IO`` implementation over them.
 
@@ -47,6 +47,7 @@ class MemoryManager(MemoryManagerSyscalls):
             if v.dont_fork:
                 continue
             c = v.copy()
+            c.locked = False  # locks are not inherited (Linux dup_mmap)
             if c.mappable is not None:
                 c.mappable.inc_ref()
                 add_space = getattr(c.mappable, "add_space", None)

@@ -585,6 +585,8 @@ class MemoryManagerSyscalls(MemoryManagerIO):
                 if v.private or not v.max_perms.write:
                     raise EACCES
                 raise ENOSYS  # punching holes in shared memory: not supported
+            if advice in (MADV_DONTNEED, MADV_FREE) and v.locked:
+                raise EINVAL  # locked pages cannot be dropped (can_madv_lru_vma)
             if advice == MADV_DONTNEED:
                 self._invalidate(max(v.start, addr), min(v.end, end))
             elif flag is not None and getattr(v, flag[0]) != flag[1]:
