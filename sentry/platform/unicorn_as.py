@@ -130,9 +130,10 @@ Preemption never uses Unicorn's ``emu_start`` timeout nor an ``emu_stop``
 from another thread: Unicorn 2.1.4 notices such a stop after any memory
 access and re-executes a read-modify-write instruction whose store already
 happened (``lock xadd`` counts twice; see ``sentry.platform.preempt``).
-Instead every engine has, from its creation, a native block hook that stops
-emulation at the next translation-block start once the engine's stop flag
-is raised. ``timeout_us > 0`` (wall time) and ``cpu_slice_us > 0`` (CPU
+Instead an engine that needs timed stops gets a native block hook that
+stops emulation at the next translation-block start once the engine's
+stop flag is raised (``enable_preemption``: done by the first run with a
+time bound; a single-task process never pays the hook's cost). ``timeout_us > 0`` (wall time) and ``cpu_slice_us > 0`` (CPU
 time of the emulating thread) arm the shared ``SliceTimer`` to raise it;
 the run then ends with INTERRUPTED and ``timed_out()`` is True.
 ``interrupt()`` raises it from any thread or hook; from the syscall hook
