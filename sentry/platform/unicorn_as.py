@@ -130,9 +130,10 @@ Preemption never uses Unicorn's ``emu_start`` timeout nor an ``emu_stop``
 from another thread: Unicorn 2.1.4 notices such a stop after any memory
 access and re-executes a read-modify-write instruction whose store already
 happened (``lock xadd`` counts twice; see ``sentry.platform.preempt``).
-Instead every engine has, from its creation, a native block hook that stops
-emulation at the next translation-block start once the engine's stop flag
-is raised. ``timeout_us > 0`` (wall time) and ``cpu_slice_us > 0`` (CPU
+Instead an engine that needs timed stops gets a native block hook that
+stops emulation at the next translation-block start once the engine's
+stop flag is raised (``enable_preemption``: done by the first run with a
+time bound; a single-task process never pays the hook's cost). ``timeout_us > 0`` (wall time) and ``cpu_slice_us > 0`` (CPU
 time of the emulating thread) arm the shared ``SliceTimer`` to raise it;
 the run then ends with INTERRUPTED and ``timed_out()`` is True.
 ``interrupt()`` raises it from any thread or hook; from the syscall hook
@@ -142,6 +143,7 @@ the stop lands right after the ``syscall`` (which ends its block).
 from __future__ import annotations
 
 import ctypes
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -315,6 +317,10 @@ class UnicornAddressSpace:
         self._stop_flag = StopFlag()
         self._timed_out = False
         self._expire = self._slice_expired
+        self._preemptible = False
+        self._run_thread = 0
+        # [an interrupt() from another thread is waiting for a safe point]
+        self._async_interrupt = [False]
         # Hook state shared with the closures: [stop reason, fault addr,
         # fault access, BaseException to re-raise, inside the syscall hook]
         # and [on_syscall].
@@ -360,6 +366,7 @@ class UnicornAddressSpace:
         emu_stop = _uc_emu_stop
         syscall_stop = SYSCALL_STOP
         internal_error = StopKind.INTERNAL_ERROR
+        async_interrupt = self._async_interrupt
 
         def syscall_hook(_uch: int, _user_data: int) -> None:
             state[4] = True
@@ -371,6 +378,10 @@ class UnicornAddressSpace:
                     emu_stop(handle)
                 else:
                     write_rax(ret)
+                    if async_interrupt[0]:
+                        # An interrupt from another thread with no block hook
+                        # installed: the syscall ends its block, a safe stop.
+                        emu_stop(handle)
             except Exception as e:
                 state[0] = StopReason(internal_error, exc=e)
                 emu_stop(handle)
@@ -401,9 +412,23 @@ class UnicornAddressSpace:
         self._hook_add(UC_HOOK_INSN, cb_sys, ctypes.c_int(x86.UC_X86_INS_SYSCALL))
         self._hook_add(_HOOK_MEM_FAULTS, cb_mem)
         self._hook_add(UC_HOOK_INTR, cb_intr)
-        # Before any translation: Unicorn only instruments blocks translated
-        # while a block hook exists.
+
+    def enable_preemption(self) -> None:
+        """Instrument every translation block so that ``interrupt()`` from
+        any thread and timed runs stop between blocks. Idempotent; the first
+        run with a time bound calls it. Until then the engine runs without
+        the block hook (it costs one C call per executed block: 17% on a
+        one-block CPU loop), and an ``interrupt()`` from another thread
+        lands only at the next syscall. Not from inside a hook.
+        """
+        if self._preemptible:
+            return
+        if self._running:
+            raise RuntimeError("enable_preemption from inside a run")
         self._hook_add(UC_HOOK_BLOCK, block_stop_callback(), user_data=self._stop_flag.address)
+        # Unicorn instruments only blocks translated while a hook exists.
+        self.uc.ctl_flush_tb()
+        self._preemptible = True
 
     def _hook_add(self, kind: int, callback: Any, *extra: Any, user_data: int | None = None) -> None:
         hh = ctypes.c_size_t()
@@ -499,6 +524,8 @@ class UnicornAddressSpace:
         if self._active is not cpu:
             self._switch_to(cpu)
         state = self._state
+        if (timeout_us > 0 or cpu_slice_us > 0) and not self._preemptible:
+            self.enable_preemption()
         self._running = True
         try:
             if cpu._interrupt_pending or self._interrupt_pending:
@@ -512,6 +539,7 @@ class UnicornAddressSpace:
             assert fast is not None
             rip = fast.read_reg(x86.UC_X86_REG_RIP)
             self.counters.runs += 1
+            self._run_thread = threading.get_ident()
             self._timed_out = False
             if timeout_us > 0 or cpu_slice_us > 0:
                 key = SLICE_TIMER.arm(self._expire, timeout_us, cpu_slice_us)
@@ -524,6 +552,7 @@ class UnicornAddressSpace:
         finally:
             self._running = False
             self._stop_flag.clear()
+            self._async_interrupt[0] = False
         cpu._interrupt_pending = False
         self._interrupt_pending = False
         if self._release_pending:
@@ -555,16 +584,26 @@ class UnicornAddressSpace:
     def interrupt(self) -> None:
         """Make the current (or, if none is running, the next) ``run`` return.
 
-        Safe from another Python thread or from inside a hook; a running
-        engine stops at the next translation-block start. A request racing
-        with the very end of a run may be lost (the run ends anyway).
+        Safe from another Python thread or from inside a hook. A running
+        engine stops at the next translation-block start (from the syscall
+        hook: right after the ``syscall``); from another thread before
+        ``enable_preemption``, at the next syscall. A request racing with
+        the very end of a run may be lost (the run ends anyway).
         """
         self._interrupt_pending = True
         self._stop_if_running()
 
     def _stop_if_running(self) -> None:
-        if self._running:
+        if not self._running:
+            return
+        if self._preemptible:
             self._stop_flag.raise_()
+        elif self._state[4] and threading.get_ident() == self._run_thread:
+            # Inside the syscall hook: the syscall ends its block, so the
+            # stop lands between instructions.
+            _uc_emu_stop(self._handle)
+        else:
+            self._async_interrupt[0] = True
 
     # -- mappings --------------------------------------------------------------
 
