@@ -25,7 +25,7 @@ pytestmark = [
 ]
 
 HERE = Path(__file__).parent
-RUNS = int(os.environ.get("SENTRY_STRESS_RUNS", "5"))
+RUNS = int(os.environ.get("SENTRY_STRESS_RUNS", "3"))
 
 
 @pytest.mark.parametrize("run", range(RUNS))

@@ -318,8 +318,10 @@ def test_write_through_executable_writable_mapping() -> None:
     assert g.reg("rbx") == 2
 
 
-def test_syscall_rate_sanity() -> None:
-    """Guards against accidental per-instruction hooks or a slow hot path."""
+def test_many_syscalls_in_one_run() -> None:
+    """50,000 syscalls go through the hook in one run and the stop comes
+    from the hook's answer (the rate is scripts/bench's job: no timed
+    assertion here)."""
     g = Guest()
     g.load(GETPID_LOOP)
     n = 0
@@ -330,10 +332,8 @@ def test_syscall_rate_sanity() -> None:
         n += 1
         return None if n >= limit else 0
 
-    t0 = time.perf_counter()
     assert g.run(getpid).kind is StopKind.SYSCALL_STOP
-    rate = limit / (time.perf_counter() - t0)
-    assert rate > 100_000, f"{rate:,.0f} syscalls/s"
+    assert n == limit
 
 
 def test_trace_events_do_not_break_mapping() -> None:
