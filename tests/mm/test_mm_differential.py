@@ -604,10 +604,12 @@ class FakeFDTable:
 class FakeThreadGroup:
     def __init__(self, fd_table: FakeFDTable) -> None:
         self.fd_table = fd_table
+        self.rlimits: dict[int, tuple[int, int]] = {}  # the host's limits apply
 
 
 class FakeTask:
-    """What the mm syscall handlers use of a Task: ``mm`` and ``tg.fd_table``."""
+    """What the mm syscall handlers use of a Task: ``mm``, ``tg.fd_table``
+    and ``tg.rlimits``."""
 
     def __init__(self, mm: MemoryManager, fd_table: FakeFDTable) -> None:
         self.mm = mm

@@ -35,6 +35,12 @@ def _host_limit(resource_id: int) -> tuple[int, int]:
     return (_RLIM_INFINITY if soft < 0 else soft, _RLIM_INFINITY if hard < 0 else hard)
 
 
+def soft_limit(t: Task, resource_id: int) -> int | None:
+    """The process's soft limit for ``resource_id``; None when unlimited."""
+    soft = _get_limit(t, resource_id)[0]
+    return None if soft >= _RLIM_INFINITY else soft
+
+
 def _get_limit(t: Task, resource_id: int) -> tuple[int, int]:
     if resource_id in t.tg.rlimits:
         return t.tg.rlimits[resource_id]

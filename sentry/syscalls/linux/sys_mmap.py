@@ -3,6 +3,8 @@ order; the semantics live in ``sentry.mm``."""
 
 from __future__ import annotations
 
+import resource
+
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
 from sentry.kernel.task import Task
 from sentry.linuxerr import EACCES, EINVAL, ENODEV, ENOMEM
@@ -10,6 +12,7 @@ from sentry.memmap.mappable import SharedAnonMappable
 from sentry.mm import MMapOpts, access_from_prot
 from sentry.syscalls.linux.args import s32
 from sentry.syscalls.linux.fs_util import get_file
+from sentry.syscalls.linux.sys_misc import soft_limit
 from sentry.syscalls.linux.sys_mlock import memlock_policy
 
 PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
@@ -27,7 +30,29 @@ _LEGACY_FLAGS = (
 
 
 def sys_brk(t: Task, addr: int, *_: int) -> int:
-    return t.mm.brk(addr)
+    """The break moves only within RLIMIT_DATA (from the start of the
+    heap; Linux's ``check_data_rlimit`` also counts the data segment,
+    which the sentry does not track) and RLIMIT_AS; a refused move
+    returns the old break, as Linux."""
+    mm = t.mm
+    old = mm.brk_end
+    if addr > old:
+        data = soft_limit(t, resource.RLIMIT_DATA)
+        growth = _page_up(addr) - _page_up(old)
+        if (data is not None and addr - mm.brk_start > data) or not _as_allows(t, growth):
+            return old
+    return mm.brk(addr)
+
+
+def _page_up(x: int) -> int:
+    return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)
+
+
+def _as_allows(t: Task, new_bytes: int, replaced: int = 0) -> bool:
+    """Linux ``may_expand_vm`` for RLIMIT_AS: the mapped total after
+    adding ``new_bytes`` (of which ``replaced`` are mapped already)."""
+    limit = soft_limit(t, resource.RLIMIT_AS)
+    return limit is None or t.mm.vm_size() - replaced + new_bytes <= limit
 
 
 def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, offset: int) -> int:
@@ -77,6 +102,13 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
     elif not private:
         opts.offset = 0  # Linux ignores the offset of anonymous mappings
         opts.mappable = SharedAnonMappable(t.mm.mf, (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+    rounded = _page_up(length)
+    replaced = 0
+    if flags & MAP_FIXED and not flags & MAP_FIXED_NOREPLACE:
+        replaced = sum(min(v.end, addr + rounded) - max(v.start, addr)
+                       for v in t.mm.vmas.overlapping(addr, addr + rounded))
+    if not _as_allows(t, rounded, replaced):
+        raise ENOMEM
     locked = bool(flags & MAP_LOCKED) or t.mm.lock_future
     if locked:
         t.mm.check_map_locked(length, *memlock_policy(t))
