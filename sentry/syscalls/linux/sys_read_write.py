@@ -91,7 +91,7 @@ def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int, done: 
             src = rest
             n, err = f.write(src, offset)
     n += done
-    if err is EPIPE:
+    if err is EPIPE and f.epipe_signals:
         send_sigpipe(t)
     return handle_io_error(n, err)
 
@@ -108,6 +108,9 @@ def _read(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
 
 
 def _write(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
+    from sentry.syscalls.linux.sys_socket import prepare_write
+
+    prepare_write(t, f)
     return write_file(t, f, src, offset)
 
 

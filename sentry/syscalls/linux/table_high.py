@@ -21,8 +21,8 @@ from sentry.syscalls.linux import sys_time as time_
 from sentry.syscalls.linux.entries import Entry, PartiallySupported, Supported, Unimplemented
 from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
+    NO_MMSG,
     NO_PRIORITIES,
-    NO_SOCKETS,
     NO_XATTRS,
     NOT_YET,
     OBSOLETE,
@@ -98,7 +98,7 @@ HIGH: dict[int, Entry] = {
     285: Unimplemented("fallocate", NOT_YET),
     286: Unimplemented("timerfd_settime", NOT_YET),
     287: Unimplemented("timerfd_gettime", NOT_YET),
-    288: PartiallySupported("accept4", sock.sys_on_socket_fd, NO_SOCKETS),
+    288: Supported("accept4", sock.sys_accept4),
     289: Unimplemented("signalfd4", NOT_YET),
     290: Unimplemented("eventfd2", NOT_YET),
     291: Unimplemented("epoll_create1", NOT_YET, "no epoll"),
@@ -110,7 +110,7 @@ HIGH: dict[int, Entry] = {
     296: Supported("pwritev", rw.sys_pwritev),
     297: Unimplemented("rt_tgsigqueueinfo", NOT_YET),
     298: Unimplemented("perf_event_open", PRIVILEGED, "perf_event_paranoid"),
-    299: PartiallySupported("recvmmsg", sock.sys_on_socket_fd, NO_SOCKETS),
+    299: PartiallySupported("recvmmsg", sock.sys_on_socket_fd, NO_MMSG),
     300: Unimplemented("fanotify_init", PRIVILEGED, "CAP_SYS_ADMIN"),
     301: Unimplemented("fanotify_mark", PRIVILEGED, "CAP_SYS_ADMIN"),
     302: PartiallySupported("prlimit64", misc.sys_prlimit64, "the calling process only (others ESRCH); "
@@ -119,7 +119,7 @@ HIGH: dict[int, Entry] = {
     304: Unimplemented("open_by_handle_at", PRIVILEGED, "CAP_DAC_READ_SEARCH"),
     305: Unimplemented("clock_adjtime", PRIVILEGED, "CAP_SYS_TIME to set; reading is not yet"),
     306: Unimplemented("syncfs", NOT_YET),
-    307: PartiallySupported("sendmmsg", sock.sys_on_socket_fd, NO_SOCKETS),
+    307: PartiallySupported("sendmmsg", sock.sys_on_socket_fd, NO_MMSG),
     308: Unimplemented("setns", PRIVILEGED, "CAP_SYS_ADMIN"),
     309: Supported("getcpu", thread.sys_getcpu),
     310: Unimplemented("process_vm_readv", NOT_YET),
