@@ -14,7 +14,7 @@ Names: a socket bound to a path owns a socket inode made in the guest's
 file system by bind (``Dentry.mknod``); a socket bound in the abstract
 namespace (``sun_path[0] == 0``) has no inode. Both are found through
 ``SocketEnv.names`` (one table per kernel), keyed by
-``("path", dentry key)`` or ``("abstract", name)``; closing the socket
+``("path", dentry key)`` or ``("abstract", type, name)``; closing the socket
 removes its entry (the inode stays, as in Linux, and connecting to it is
 then ECONNREFUSED).
 
@@ -134,7 +134,7 @@ class _Message:
         self.data = data
         self.start = 0
         self.sender = sender
-        self.sender_addr = sender.sockaddr() if sender is not None else None
+        self.sender_addr = sender.sockaddr() if sender is not None and sender.addr is not None else None
         self.control = control
         # Linux records the sender's credentials with every skb (or the
         # ones it claimed with SCM_CREDENTIALS).
@@ -255,15 +255,17 @@ class UnixSocket(SocketFile):
                 raise EINVAL
             while True:
                 name = b"\0" + b"%05x" % (next(_autobind) & 0xFFFFF)
-                if ("abstract", name) not in env.names:
+                if ("abstract", self.sock_type, name) not in env.names:
                     break
-            self._set_name(("abstract", name), name, env)
+            self._set_name(("abstract", self.sock_type, name), name, env)
             return
         kind, name = parse_sockaddr(addr)
-        if self.addr is not None:
-            raise EINVAL
         if kind == "abstract":
-            key: object = ("abstract", name)
+            if self.addr is not None:
+                raise EINVAL
+            # Linux hashes abstract names with the socket type: each type
+            # has its own namespace.
+            key: object = ("abstract", self.sock_type, name)
             if key in env.names:
                 raise EADDRINUSE
             self._set_name(key, name, env)
@@ -276,6 +278,12 @@ class UnixSocket(SocketFile):
             if e is EEXIST:
                 raise EADDRINUSE from None
             raise
+        if self.addr is not None:
+            # Linux makes the inode first and then finds the socket bound.
+            from sentry.vfs.resolve import unlink_at
+
+            unlink_at(env.fs, env.start, name)
+            raise EINVAL
         self._set_name(("path", d.key()), name + b"\0", env)
 
     def _set_name(self, key: object, addr: bytes, env: SocketEnv) -> None:
@@ -299,7 +307,7 @@ class UnixSocket(SocketFile):
         (or the file is not a socket), EPROTOTYPE for another type."""
         kind, name = parse_sockaddr(addr)
         if kind == "abstract":
-            other = env.names.get(("abstract", name))
+            other = env.names.get(("abstract", self.sock_type, name))
         else:
             from sentry.vfs.resolve import lookup_at
 

@@ -474,10 +474,8 @@ def sys_recvfrom(t: Task, fd: int, buf: int, length: int, flags: int, addr: int,
     def finish(n: int, r: RecvResult) -> int:
         if r.control is not None:
             r.control.release()  # recv(2) drops passed descriptors, as Linux
-        if addr and r.addr is not None and s.sock_type != SOCK_STREAM:
-            _write_addr(t, addr, lenp, r.addr)
-        elif addr:
-            _write_addr(t, addr, lenp, b"")
+        if addr:
+            _write_addr(t, addr, lenp, r.addr or b"")
         return r.full_length if r.full_length is not None else n
 
     return _recv(t, s, dst, flags, finish)
@@ -543,10 +541,7 @@ def sys_recvmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
                 mflags |= MSG_CTRUNC
         if out:
             t.copy_out_bytes(control, bytes(out))
-        if name and r.addr is not None and s.sock_type != SOCK_STREAM:
-            addr_out = r.addr
-        else:
-            addr_out = b""
+        addr_out = (r.addr or b"") if name else b""
         if name and namelen:
             t.copy_out_bytes(name, addr_out[:namelen])
         # msg_namelen, msg_controllen and msg_flags.
