@@ -1,0 +1,67 @@
+"""AF_UNIX sockets end to end: Debian's CPython using socket.socketpair,
+fd passing (socket.send_fds), makefile, a multiprocessing Pipe to a
+forked Process and a multiprocessing.connection Listener/Client pair
+between two processes prints the same as natively; a socket bound under
+``--root`` is a socket inode inside the root and nowhere else."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sentry.testing.build import build_c
+from sentry.testing.harness import compare
+
+pytestmark = pytest.mark.differential
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs Debian's python3")
+def test_python_sockets_and_multiprocessing_match_native() -> None:
+    c = compare("/usr/bin/python3", ["-S", str(HERE / "unix_sockets_guest.py")])
+    assert c.agree, c.report()
+    assert '"upper": "ROUND TRIP"' in c.sentry.stdout_text, c.report()
+
+
+BIND_IN_ROOT = r"""
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+int main(void) {
+    struct sockaddr_un sa = {AF_UNIX, "/../../srv.sock"};
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (bind(s, (struct sockaddr *)&sa, sizeof sa) || listen(s, 1)) { perror("bind"); return 1; }
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un ca = {AF_UNIX, "/srv.sock"};
+    if (connect(c, (struct sockaddr *)&ca, sizeof ca)) { perror("connect"); return 1; }
+    int a = accept(s, NULL, NULL);
+    char buf[8] = {0};
+    write(c, "ok", 2);
+    read(a, buf, sizeof buf - 1);
+    printf("%s\n", buf);
+    return 0;
+}
+"""
+
+
+def test_bind_under_root_makes_the_inode_inside_the_root(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    (root / "bin").mkdir(parents=True)
+    src = tmp_path / "bind.c"
+    src.write_text(BIND_IN_ROOT)
+    prog = root / "bin" / "bind"
+    prog.write_bytes(build_c(src, "glibc").read_bytes())
+    prog.chmod(0o755)
+    r = subprocess.run([sys.executable, "-m", "sentry.cli", "--root", str(root), str(prog)],
+                       capture_output=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"ok\n"
+    assert stat.S_ISSOCK((root / "srv.sock").lstat().st_mode)
+    assert not (tmp_path / "srv.sock").exists()
