@@ -88,6 +88,8 @@ class ControlMessages:
 
     rights: list[FileDescription] | None = None
     cred: Ucred | None = None
+    #: Set once a message carrying these was queued: the receiver owns them.
+    queued: bool = False
 
     def release(self) -> None:
         """Drop the references of undelivered descriptions."""
@@ -139,7 +141,7 @@ class SocketFile(FileDescription):
     def bind(self, addr: bytes, env: SocketEnv) -> None:
         raise EOPNOTSUPP
 
-    def listen(self, backlog: int) -> None:
+    def listen(self, backlog: int, env: SocketEnv) -> None:
         raise EOPNOTSUPP
 
     def accept(self, flags: int) -> tuple[SocketFile | None, Exception | None]:
@@ -177,6 +179,8 @@ class SocketFile(FileDescription):
     # -- as a file ----------------------------------------------------------------------
 
     def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
+        if dst.num_bytes() == 0:
+            return 0, None  # Linux sock_read_iter: "match SYS5 behaviour"
         return self.recvmsg(dst, 0, RecvResult())
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:

@@ -139,6 +139,8 @@ class _Message:
         # Linux records the sender's credentials with every skb (or the
         # ones it claimed with SCM_CREDENTIALS).
         self.cred = control.cred if control is not None and control.cred is not None else cred
+        if control is not None:
+            control.queued = True
 
     def __len__(self) -> int:
         return len(self.data) - self.start
@@ -326,7 +328,7 @@ class UnixSocket(SocketFile):
 
     # -- connections ----------------------------------------------------------------------------
 
-    def listen(self, backlog: int) -> None:
+    def listen(self, backlog: int, env: SocketEnv) -> None:
         """Linux ``unix_listen``: EOPNOTSUPP for datagram sockets, EINVAL
         unless bound and unconnected; a listening socket may change its
         backlog (capped at somaxconn)."""
@@ -334,11 +336,13 @@ class UnixSocket(SocketFile):
             raise EOPNOTSUPP
         if self.addr is None or self.state not in (_CLOSE, _LISTEN):
             raise EINVAL
-        backlog = min(backlog & 0xFFFFFFFF if backlog >= 0 else 0, SOMAXCONN) if backlog >= 0 else 0
+        if backlog < 0 or backlog > SOMAXCONN:  # Linux compares it unsigned
+            backlog = SOMAXCONN
         self.backlog = backlog
         if self.state != _LISTEN:
             self.state = _LISTEN
-            self.peer_cred = self.cred
+            # What connectors see as SO_PEERCRED: the listening process.
+            self.peer_cred = env.peer_cred
         self._notify()
 
     def connect(self, addr: bytes, env: SocketEnv) -> Queue | None:
@@ -363,15 +367,13 @@ class UnixSocket(SocketFile):
             return other.queue
         server = UnixSocket(self.sock_type, 0, other.cred)
         server.addr = other.addr
-        server.sndbuf = other.sndbuf
-        server.rcvbuf = other.rcvbuf
-        server.passcred = other.passcred
+        server.passcred = other.passcred  # Linux unix_sock_inherit_flags
         server.state = _ESTABLISHED
         server.embryo = True
         server.peer = self
         server.peer_cred = env.peer_cred
         self.peer = server
-        self.peer_cred = other.cred
+        self.peer_cred = other.peer_cred
         self.state = _ESTABLISHED
         other.acceptq.append(server)
         other._notify(_PASSED_IN)
@@ -469,11 +471,11 @@ class UnixSocket(SocketFile):
         if other.shut & RCV_SHUTDOWN or other.closed:
             return 0, EPIPE
         total = src.num_bytes()
-        if total == 0 and control is None:
-            return 0, None
         sent = 0
         chunk_max = max((self.sndbuf >> 1) - 64, 1)
-        while sent < total or (total == 0 and control is not None):
+        # Nothing is queued for an empty write, not even its control
+        # messages (Linux's loop over skbs does not run).
+        while sent < total:
             if self.wmem >= self.sndbuf:
                 return sent, EAGAIN
             n = min(total - sent, chunk_max)
@@ -487,7 +489,7 @@ class UnixSocket(SocketFile):
             self.wmem += got
             sent += got
             other._notify(_PASSED_IN)
-            if got < n or total == 0:
+            if got < n:
                 return sent, err
         return sent, None
 

@@ -102,11 +102,10 @@ def socket_env(t: Task) -> SocketEnv:
     """The caller's side of a socket operation (see ``SocketEnv``)."""
     fs = fs_of(t)
     c = t.creds
-    names = t.kernel.__dict__.setdefault("unix_socket_names", {})
     return SocketEnv(
         fs=fs, start=fs.cwd, umask=t.tg.umask,
         peer_cred=Ucred(t.tg.tgid, c.euid, c.egid), scm_cred=Ucred(t.tg.tgid, c.ruid, c.rgid),
-        privileged=c.capable(CAP_SYS_ADMIN), names=names,
+        privileged=c.capable(CAP_SYS_ADMIN), names=t.kernel.unix_socket_names,
     )
 
 
@@ -208,7 +207,7 @@ def sys_bind(t: Task, fd: int, addr: int, addrlen: int, *_: int) -> int:
 
 
 def sys_listen(t: Task, fd: int, backlog: int, *_: int) -> int:
-    _socket(t, fd).listen(s32(backlog))
+    _socket(t, fd).listen(s32(backlog), socket_env(t))
     return 0
 
 
@@ -393,8 +392,8 @@ def _send(t: Task, s: SocketFile, src: IOSequence, flags: int, to: bytes | None,
     def attempt(src: IOSequence, control: ControlMessages | None) -> int:
         nonlocal done
         n, err = s.sendmsg(src, flags, to, control, env)
-        if n and control is not None:
-            control = None  # queued with the first chunk
+        if control is not None and control.queued:
+            control = None  # the receiver's now
         done += n
         if err is EAGAIN and not nonblock:
             rest = src.drop_first(n)
@@ -430,6 +429,8 @@ def sys_sendmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
     name, namelen, iov, iovlen, control, controllen, _flags = _read_msghdr(t, msg)
     if iovlen > UIO_MAXIOV:
         raise EMSGSIZE
+    if s32(namelen) < 0:
+        raise EINVAL
     to = _read_addr(t, name, namelen) if name and namelen else None
     src = t.iovecs_io_sequence(iov, iovlen)
     if controllen > 0x7FFFFFFF:
@@ -507,7 +508,9 @@ def sys_recvmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
         raise EMSGSIZE
     dst = t.iovecs_io_sequence(iov, iovlen)
     flags = s32(flags)
-    namelen = min(namelen & 0xFFFFFFFF, SOCKADDR_STORAGE) if s32(namelen) >= 0 else 0
+    if s32(namelen) < 0:
+        raise EINVAL
+    namelen = min(namelen, SOCKADDR_STORAGE) if name else 0
 
     def finish(n: int, r: RecvResult) -> int:
         mflags = r.flags
@@ -544,8 +547,10 @@ def sys_recvmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
         addr_out = (r.addr or b"") if name else b""
         if name and namelen:
             t.copy_out_bytes(name, addr_out[:namelen])
-        # msg_namelen, msg_controllen and msg_flags.
-        t.copy_out_bytes(msg + 8, struct.pack("<I", len(addr_out) if name else 0))
+        # msg_namelen (only with a name buffer, as Linux), msg_controllen
+        # (bytes used) and msg_flags.
+        if name:
+            t.copy_out_bytes(msg + 8, struct.pack("<I", len(addr_out)))
         t.copy_out_bytes(msg + 40, struct.pack("<Qi", len(out), mflags))
         return r.full_length if r.full_length is not None else n
 
