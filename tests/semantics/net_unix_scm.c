@@ -129,6 +129,19 @@ int main(void)
     CHECK("cmsg_short_control_ignored", SC(SYS_sendmsg, sv[0], &m, 0));
     CHECK("cmsg_short_control_data", SC(SYS_recvfrom, sv[1], buf, 10, 0, 0, 0));
 
+    /* Descriptors in flight are released with the socket: the pipe's
+     * only writer is gone, so its reader sees end of file. */
+    int fp[2], tv[2];
+    MUST(SC(SYS_pipe2, fp, 0));
+    MUST(SC(SYS_socketpair, AF_UNIX, SOCK_DGRAM, 0, tv));
+    CHECK("inflight_send", send_fds(tv[0], &fp[1], 1, "w", 0));
+    MUST(SC(SYS_close, fp[1]));
+    CHECK("inflight_writer_alive", SC(SYS_fcntl, fp[0], F_SETFL, O_NONBLOCK));
+    CHECK("inflight_read_would_block", SC(SYS_read, fp[0], buf, 1));
+    MUST(SC(SYS_close, tv[0]));
+    MUST(SC(SYS_close, tv[1]));
+    CHECK("inflight_released_eof", SC(SYS_read, fp[0], buf, 1));
+
     /* Credentials. */
     int dv[2];
     MUST(SC(SYS_socketpair, AF_UNIX, SOCK_DGRAM, 0, dv));
@@ -230,5 +243,49 @@ int main(void)
     MUST(waitpid(child, &status, 0));
     VALUE("child_status", status);
     CHECK("fork_eof_after_exit", SC(SYS_read, pv[0], buf, 10));
+
+    /* A blocking datagram sender waits for room in a receiver's queue and
+     * a blocking connect for room in a listener's backlog. */
+    int rx = MUST(socket(AF_UNIX, SOCK_DGRAM, 0));
+    struct sockaddr_un ra = {AF_UNIX, "rx"};
+    MUST(bind(rx, (struct sockaddr *)&ra, sizeof ra));
+    int ls2 = MUST(socket(AF_UNIX, SOCK_STREAM, 0));
+    struct sockaddr_un l2 = {AF_UNIX, "l2"};
+    MUST(bind(ls2, (struct sockaddr *)&l2, sizeof l2));
+    MUST(listen(ls2, 0));
+    int sync[2];
+    MUST(SC(SYS_pipe2, sync, 0));
+    child = fork();
+    if (child == 0) {
+        int tx = MUST(socket(AF_UNIX, SOCK_DGRAM, 0));
+        for (int i = 0; i < 30; i++)
+            if (sendto(tx, &i, sizeof i, 0, (struct sockaddr *)&ra, sizeof ra) != sizeof i)
+                _exit(5);
+        int k1 = MUST(socket(AF_UNIX, SOCK_STREAM, 0));
+        int k2 = MUST(socket(AF_UNIX, SOCK_STREAM, 0));
+        MUST(connect(k1, (struct sockaddr *)&l2, sizeof l2));
+        MUST(SC(SYS_write, sync[1], "1", 1));
+        MUST(connect(k2, (struct sockaddr *)&l2, sizeof l2));
+        MUST(SC(SYS_write, k2, "second", 6));
+        _exit(0);
+    }
+    int seen = 0, okorder = 1;
+    for (int i = 0; i < 30; i++) {
+        int v = -1;
+        if (SC(SYS_read, rx, &v, sizeof v) != sizeof v)
+            break;
+        okorder &= v == i;
+        seen++;
+    }
+    VALUE("dgram_blocking_all_received", seen);
+    VALUE("dgram_blocking_in_order", okorder);
+    MUST(SC(SYS_read, sync[0], buf, 1));
+    int k1a = MUST(accept(ls2, NULL, NULL));
+    int k2a = MUST(accept(ls2, NULL, NULL));
+    CHECK("connect_blocked_then_accepted", SC(SYS_read, k2a, buf, 10));
+    MUST(SC(SYS_close, k1a));
+    status = -1;
+    MUST(waitpid(child, &status, 0));
+    VALUE("child2_status", status);
     return 0;
 }
