@@ -1,7 +1,8 @@
 """AF_UNIX sockets end to end: Debian's CPython using socket.socketpair,
 fd passing (socket.send_fds), makefile, a multiprocessing Pipe to a
-forked Process and a multiprocessing.connection Listener/Client pair
-between two processes prints the same as natively; a socket bound under
+forked Process, a multiprocessing.connection Listener/Client pair
+between two processes and a multiprocessing.Manager print the same as
+natively; a socket bound under
 ``--root`` is a socket inode inside the root and nowhere else."""
 
 from __future__ import annotations
@@ -26,6 +27,16 @@ def test_python_sockets_and_multiprocessing_match_native() -> None:
     c = compare("/usr/bin/python3", ["-S", str(HERE / "unix_sockets_guest.py")])
     assert c.agree, c.report()
     assert '"upper": "ROUND TRIP"' in c.sentry.stdout_text, c.report()
+
+
+
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="needs Debian's python3")
+def test_python_multiprocessing_manager_matches_native() -> None:
+    """A Manager's server process (AF_UNIX listener under /tmp) shares a
+    dict and a list with a forked worker."""
+    c = compare("/usr/bin/python3", ["-S", str(HERE / "unix_manager_guest.py")])
+    assert c.agree, c.report()
+    assert "hello from child" in c.sentry.stdout_text, c.report()
 
 
 BIND_IN_ROOT = r"""
