@@ -148,6 +148,34 @@ int main(void)
     VALUE("seq_recvmsg_flags", rm.msg_flags);
     CHECK("seq_read_empty", SC(SYS_read, qv[1], buf, 10));
 
+    /* sendmmsg/recvmmsg on a seqpacket pair. */
+    int mv[2];
+    MUST(SC(SYS_socketpair, AF_UNIX, SOCK_SEQPACKET, 0, mv));
+    struct mmsghdr mm[3];
+    struct iovec mi[3] = {{"one", 3}, {"three", 5}, {"xx", 2}};
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 3; i++) {
+        mm[i].msg_hdr.msg_iov = &mi[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    CHECK("sendmmsg", SC(SYS_sendmmsg, mv[0], mm, 2, 0));
+    VALUE("sendmmsg_len1", mm[1].msg_len);
+    char mb[3][8];
+    struct iovec ri[3] = {{mb[0], 8}, {mb[1], 8}, {mb[2], 8}};
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 3; i++) {
+        mm[i].msg_hdr.msg_iov = &ri[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    CHECK("recvmmsg_waitforone", SC(SYS_recvmmsg, mv[1], mm, 3, MSG_WAITFORONE, 0));
+    VALUE("recvmmsg_lens", mm[0].msg_len * 10 + mm[1].msg_len);
+    VALUE("recvmmsg_content", memcmp(mb[1], "three", 5) == 0);
+    CHECK("recvmmsg_empty_nonblocking", SC(SYS_recvmmsg, mv[1], mm, 3, MSG_DONTWAIT, 0));
+    struct timespec bad_ts = {0, -1};
+    CHECK("recvmmsg_bad_timeout", SC(SYS_recvmmsg, mv[1], mm, 3, MSG_DONTWAIT, &bad_ts));
+    CHECK("sendmmsg_zero", SC(SYS_sendmmsg, mv[0], mm, 0, 0));
+    CHECK("sendmmsg_not_socket", SC(SYS_sendmmsg, 0 + 1000, mm, 1, 0));
+
     /* Readiness. */
     VALUE("poll_stream_idle", revents(sv[0], POLLIN | POLLOUT | POLLRDHUP));
     MUST(SC(SYS_write, sv[0], "z", 1));

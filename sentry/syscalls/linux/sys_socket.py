@@ -13,6 +13,7 @@ socket is treated as a plain stream (ENOTSOCK for socket calls).
 from __future__ import annotations
 
 import struct
+import time
 from collections.abc import Callable
 
 from sentry.kernel.blocking import wait_for
@@ -54,7 +55,7 @@ from sentry.socket import (
     Ucred,
     unix,
 )
-from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.args import s32, u32
 from sentry.syscalls.linux.fs_util import fs_of, nofile_limit
 from sentry.syscalls.linux.sys_read_write import handle_io_error, send_sigpipe
 from sentry.usermem import IOSequence
@@ -87,15 +88,6 @@ def _socket(t: Task, fd: int) -> SocketFile:
     if not isinstance(f, SocketFile):
         raise ENOTSOCK
     return f
-
-
-def sys_on_socket_fd(t: Task, fd: int, *_: int) -> int:
-    """sendmmsg/recvmmsg: EBADF and ENOTSOCK as Linux; on a socket they
-    are not implemented (ENOSYS)."""
-    _socket(t, fd)
-    from sentry.linuxerr import ENOSYS
-
-    raise ENOSYS
 
 
 def socket_env(t: Task) -> SocketEnv:
@@ -380,11 +372,15 @@ def _nonblocking(s: SocketFile, flags: int) -> bool:
     return s.nonblocking or bool(flags & MSG_DONTWAIT)
 
 
+def _identity(n: int) -> int:
+    return n
+
+
 def _send(t: Task, s: SocketFile, src: IOSequence, flags: int, to: bytes | None,
-          control: ControlMessages | None) -> int:
+          control: ControlMessages | None, then: Callable[[int], int] = _identity) -> int:
     """Send, waiting for room on a blocking socket (a stream send goes on
     until everything is queued); EPIPE raises SIGPIPE on stream sockets
-    unless MSG_NOSIGNAL."""
+    unless MSG_NOSIGNAL. Returns ``then(count)`` (the syscall's result)."""
     env = socket_env(t)
     nonblock = _nonblocking(s, flags)
     done = 0
@@ -406,7 +402,7 @@ def _send(t: Task, s: SocketFile, src: IOSequence, flags: int, to: bytes | None,
             control.release()
         if err is EPIPE and s.epipe_signals and not flags & MSG_NOSIGNAL:
             send_sigpipe(t)
-        return handle_io_error(done, err)
+        return then(handle_io_error(done, err))
 
     return attempt(src, control)
 
@@ -423,9 +419,12 @@ def _read_msghdr(t: Task, msg: int) -> tuple[int, int, int, int, int, int, int]:
 
 
 def sys_sendmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
+    return _sendmsg(t, _socket(t, fd), msg, s32(flags), _identity)
+
+
+def _sendmsg(t: Task, s: SocketFile, msg: int, flags: int, then: Callable[[int], int]) -> int:
     """Linux ``____sys_sendmsg``: EMSGSIZE for more than UIO_MAXIOV
     iovecs, ENOBUFS for a control length above INT_MAX."""
-    s = _socket(t, fd)
     name, namelen, iov, iovlen, control, controllen, _flags = _read_msghdr(t, msg)
     if iovlen > UIO_MAXIOV:
         raise EMSGSIZE
@@ -438,7 +437,7 @@ def sys_sendmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
     ctl = None
     if controllen:
         ctl = _parse_control(t, s, t.copy_in_bytes(control, controllen), socket_env(t))
-    return _send(t, s, src, s32(flags), to, ctl)
+    return _send(t, s, src, flags, to, ctl, then)
 
 
 def _recv(t: Task, s: SocketFile, dst: IOSequence, flags: int,
@@ -498,16 +497,19 @@ def _put_cmsg(out: bytearray, room: int, level: int, ctype: int, data: bytes) ->
 
 
 def sys_recvmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
+    return _recvmsg(t, _socket(t, fd), msg, s32(flags), _identity)
+
+
+def _recvmsg(t: Task, s: SocketFile, msg: int, flags: int, then: Callable[[int], int]) -> int:
     """recvmsg: writes back msg_namelen, msg_controllen (bytes used) and
     msg_flags. Passed descriptors become new fds (close-on-exec with
     MSG_CMSG_CLOEXEC) as far as the control buffer holds them; the rest
-    are closed and MSG_CTRUNC set, as Linux does."""
-    s = _socket(t, fd)
+    are closed and MSG_CTRUNC set, as Linux does. Returns
+    ``then(count)``."""
     name, namelen, iov, iovlen, control, controllen, _flags = _read_msghdr(t, msg)
     if iovlen > UIO_MAXIOV:
         raise EMSGSIZE
     dst = t.iovecs_io_sequence(iov, iovlen)
-    flags = s32(flags)
     if s32(namelen) < 0:
         raise EINVAL
     namelen = min(namelen, SOCKADDR_STORAGE) if name else 0
@@ -552,9 +554,77 @@ def sys_recvmsg(t: Task, fd: int, msg: int, flags: int, *_: int) -> int:
         if name:
             t.copy_out_bytes(msg + 8, struct.pack("<I", len(addr_out)))
         t.copy_out_bytes(msg + 40, struct.pack("<Qi", len(out), mflags))
-        return r.full_length if r.full_length is not None else n
+        return then(r.full_length if r.full_length is not None else n)
 
     return _recv(t, s, dst, flags, finish)
+
+
+MSG_WAITFORONE = 0x10000
+_MMSGHDR_SIZE = 64  # struct msghdr + unsigned int msg_len, padded
+
+
+def sys_sendmmsg(t: Task, fd: int, msgvec: int, vlen: int, flags: int, *_: int) -> int:
+    """Linux ``__sys_sendmmsg``: sendmsg for each entry (at most
+    UIO_MAXIOV), storing each count in msg_len; an error after the first
+    datagram ends the call with the number sent."""
+    s = _socket(t, fd)
+    n = min(u32(vlen), UIO_MAXIOV)
+    flags = s32(flags)
+
+    def step(i: int) -> int:
+        if i == n:
+            return i
+        addr = msgvec + i * _MMSGHDR_SIZE
+
+        def then(count: int) -> int:
+            t.copy_out_bytes(addr + 56, struct.pack("<I", count & 0xFFFFFFFF))
+            return step(i + 1)
+
+        try:
+            return _sendmsg(t, s, addr, flags, then)
+        except Errno:
+            if i:
+                return i
+            raise
+
+    return step(0)
+
+
+def sys_recvmmsg(t: Task, fd: int, msgvec: int, vlen: int, flags: int, timeout: int, *_: int) -> int:
+    """Linux ``do_recvmmsg``: recvmsg for each entry, MSG_WAITFORONE making
+    every one after the first non-blocking; the timeout (EINVAL when
+    malformed) is checked after each datagram, as Linux does; an error
+    after the first datagram ends the call with the number received."""
+    s = _socket(t, fd)
+    n = min(u32(vlen), UIO_MAXIOV)
+    flags = s32(flags)
+    deadline = None
+    if timeout:
+        sec, nsec = struct.unpack("<qq", t.copy_in_bytes(timeout, 16))
+        if sec < 0 or not 0 <= nsec < 1_000_000_000:
+            raise EINVAL
+        deadline = time.monotonic_ns() + sec * 1_000_000_000 + nsec
+
+    def step(i: int) -> int:
+        if i == n:
+            return i
+        addr = msgvec + i * _MMSGHDR_SIZE
+        f = flags | MSG_DONTWAIT if i and flags & MSG_WAITFORONE else flags
+
+        def then(count: int) -> int:
+            t.copy_out_bytes(addr + 56, struct.pack("<I", count & 0xFFFFFFFF))
+            if deadline is not None and time.monotonic_ns() >= deadline:
+                return i + 1
+            return step(i + 1)
+
+        try:
+            return _recvmsg(t, s, addr, f & ~MSG_WAITFORONE, then)
+        except Errno:
+            if i:
+                return i
+            raise
+
+    return step(0)
 
 
 def prepare_write(t: Task, f: FileDescription) -> None:
@@ -564,4 +634,4 @@ def prepare_write(t: Task, f: FileDescription) -> None:
         f.sender_env = socket_env(t)
 
 
-__all__ = ["MSG_PEEK", "MSG_TRUNC", "prepare_write", "sys_on_socket_fd"]
+__all__ = ["MSG_PEEK", "MSG_TRUNC", "prepare_write"]

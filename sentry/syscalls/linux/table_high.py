@@ -21,7 +21,6 @@ from sentry.syscalls.linux import sys_time as time_
 from sentry.syscalls.linux.entries import Entry, PartiallySupported, Supported, Unimplemented
 from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
-    NO_MMSG,
     NO_PRIORITIES,
     NO_XATTRS,
     NOT_YET,
@@ -110,7 +109,7 @@ HIGH: dict[int, Entry] = {
     296: Supported("pwritev", rw.sys_pwritev),
     297: Unimplemented("rt_tgsigqueueinfo", NOT_YET),
     298: Unimplemented("perf_event_open", PRIVILEGED, "perf_event_paranoid"),
-    299: PartiallySupported("recvmmsg", sock.sys_on_socket_fd, NO_MMSG),
+    299: PartiallySupported("recvmmsg", sock.sys_recvmmsg, "the timeout is checked between datagrams only, as Linux"),
     300: Unimplemented("fanotify_init", PRIVILEGED, "CAP_SYS_ADMIN"),
     301: Unimplemented("fanotify_mark", PRIVILEGED, "CAP_SYS_ADMIN"),
     302: PartiallySupported("prlimit64", misc.sys_prlimit64, "the calling process only (others ESRCH); "
@@ -119,7 +118,7 @@ HIGH: dict[int, Entry] = {
     304: Unimplemented("open_by_handle_at", PRIVILEGED, "CAP_DAC_READ_SEARCH"),
     305: Unimplemented("clock_adjtime", PRIVILEGED, "CAP_SYS_TIME to set; reading is not yet"),
     306: Unimplemented("syncfs", NOT_YET),
-    307: PartiallySupported("sendmmsg", sock.sys_on_socket_fd, NO_MMSG),
+    307: Supported("sendmmsg", sock.sys_sendmmsg),
     308: Unimplemented("setns", PRIVILEGED, "CAP_SYS_ADMIN"),
     309: Supported("getcpu", thread.sys_getcpu),
     310: Unimplemented("process_vm_readv", NOT_YET),

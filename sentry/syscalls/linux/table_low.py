@@ -37,7 +37,6 @@ OBSOLETE, PRIVILEGED, NOT_YET = Reason.OBSOLETE, Reason.PRIVILEGED, Reason.NOT_Y
 # Shared notes.
 UNIX_ONLY = "only AF_UNIX (stream, datagram, seqpacket); other families are EAFNOSUPPORT"
 SOCKOPT_NOTE = "SOL_SOCKET options only; SO_LINGER, timeouts and priorities are accepted and not applied"
-NO_MMSG = "EBADF/ENOTSOCK as Linux; on a socket ENOSYS (not implemented yet)"
 OPEN_NOTE = "O_TMPFILE returns EOPNOTSUPP; O_DIRECT is accepted and ignored (no alignment rules)"
 SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
