@@ -120,6 +120,9 @@ SOMAXCONN = _sysctl("/proc/sys/net/core/somaxconn", 4096)
 # TCP_SKB_MIN_TRUESIZE (2048 + the aligned size of struct sk_buff).
 SOCK_MIN_RCVBUF = 2048 + 256
 SOCK_MIN_SNDBUF = 2 * SOCK_MIN_RCVBUF
+# The most one stream skb carries (Linux: SKB_MAX_HEAD(0) plus
+# UNIX_SKB_FRAGS_SZ on x86-64): big writes are queued in pieces this size.
+MAX_STREAM_CHUNK = 32768 + 3776
 _INT = struct.Struct("<i")
 _autobind = itertools.count(1)
 
@@ -472,7 +475,7 @@ class UnixSocket(SocketFile):
             return 0, EPIPE
         total = src.num_bytes()
         sent = 0
-        chunk_max = max((self.sndbuf >> 1) - 64, 1)
+        chunk_max = max(min((self.sndbuf >> 1) - 64, MAX_STREAM_CHUNK), 1)
         # Nothing is queued for an empty write, not even its control
         # messages (Linux's loop over skbs does not run).
         while sent < total:

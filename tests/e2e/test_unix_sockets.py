@@ -7,6 +7,7 @@ natively; a socket bound under
 
 from __future__ import annotations
 
+import socket
 import stat
 import subprocess
 import sys
@@ -76,3 +77,38 @@ def test_bind_under_root_makes_the_inode_inside_the_root(tmp_path: Path) -> None
     assert r.stdout == b"ok\n"
     assert stat.S_ISSOCK((root / "srv.sock").lstat().st_mode)
     assert not (tmp_path / "srv.sock").exists()
+
+
+CONNECT_HOST_SOCKET = r"""
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(void) {
+    struct sockaddr_un sa = {AF_UNIX, "host.sock"};
+    int c = socket(AF_UNIX, SOCK_STREAM, 0);
+    int r = connect(c, (struct sockaddr *)&sa, sizeof sa);
+    printf("connect %d %s\n", r, r ? strerror(errno) : "");
+    return 0;
+}
+"""
+
+
+def test_host_sockets_are_unreachable(tmp_path: Path) -> None:
+    """A socket a host process listens on in the guest's working
+    directory is only a socket inode to the guest: connect is refused."""
+    src = tmp_path / "connect.c"
+    src.write_text(CONNECT_HOST_SOCKET)
+    prog = build_c(src, "glibc")
+    work = tmp_path / "work"
+    work.mkdir()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as host:
+        host.bind(str(work / "host.sock"))
+        host.listen(1)
+        host.setblocking(False)
+        r = subprocess.run([sys.executable, "-m", "sentry.cli", str(prog)], capture_output=True,
+                           timeout=120, cwd=work)
+        assert r.stdout == b"connect -1 Connection refused\n", r.stderr
+        with pytest.raises(BlockingIOError):
+            host.accept()

@@ -71,7 +71,8 @@ SOL_SOCKET = 1
 SCM_RIGHTS = 1
 SCM_CREDENTIALS = 2
 SCM_MAX_FD = 253
-CAP_SETUID, CAP_SETGID, CAP_SYS_ADMIN = 7, 6, 21
+CAP_SETUID, CAP_SETGID, CAP_NET_ADMIN, CAP_SYS_ADMIN = 7, 6, 12, 21
+SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")  # name, namelen, iov, iovlen, control, controllen, flags
 _CMSGHDR = struct.Struct("<Qii")
 _UCRED = struct.Struct("<iII")
@@ -312,6 +313,9 @@ def sys_setsockopt(t: Task, fd: int, level: int, name: int, optval: int, optlen:
     if ln < 0:
         raise EINVAL
     value = t.copy_in_bytes(optval, min(ln, 4096)) if ln else b""
+    if s32(level) == SOL_SOCKET and s32(name) in (SO_SNDBUFFORCE, SO_RCVBUFFORCE) \
+            and not t.creds.capable(CAP_NET_ADMIN):
+        raise EPERM
     s.setsockopt(s32(level), s32(name), value)
     return 0
 
