@@ -484,16 +484,14 @@ class UnixSocket(SocketFile):
             n = min(total - sent, chunk_max)
             buf = bytearray(n)
             got, err = src.drop_first(sent).copy_in(buf)
-            if got < n and got == 0:
-                return sent, err or EFAULT
-            msg = _Message(bytes(buf[:got]), self, control, env.scm_cred)
+            if got < n:
+                return sent, err or EFAULT  # the skb is dropped whole, as in Linux
+            msg = _Message(bytes(buf), self, control, env.scm_cred)
             control = None
             other.recvq.append(msg)
             self.wmem += got
             sent += got
             other._notify(_PASSED_IN)
-            if got < n:
-                return sent, err
         return sent, None
 
     def _dgram_send(self, src: IOSequence, to: bytes | None, control: ControlMessages | None,
@@ -585,6 +583,13 @@ class UnixSocket(SocketFile):
                     break
             k = min(len(msg), want - done)
             n, err = dst.drop_first(done).copy_out(msg.data[msg.start : msg.start + k])
+            if n < k:
+                # Linux copies an skb's chunk whole or fails it (EFAULT
+                # unless something was read before): it stays queued,
+                # with its descriptors.
+                if not done:
+                    return 0, err or EFAULT
+                break
             if i == 0:
                 result.addr = msg.sender_addr
                 result.cred = msg.cred
@@ -599,16 +604,12 @@ class UnixSocket(SocketFile):
                     else:
                         result.control.rights = ctl.rights
                         ctl.rights = None
-            if n < k and n == 0 and not done:
-                return 0, err or EFAULT
             done += n
             if not peek:
                 msg.start += n
                 self._uncharge(msg, n)
                 if not len(msg):
                     self.recvq.popleft()
-            if n < k:
-                break
             if result.control is not None and result.control.rights:
                 break
             if want == 0:
@@ -622,7 +623,14 @@ class UnixSocket(SocketFile):
         peek = bool(flags & MSG_PEEK)
         data = msg.data
         n, err = dst.copy_out(data[: dst.num_bytes()])
-        if n < min(len(data), dst.num_bytes()) and n == 0:
+        if n < min(len(data), dst.num_bytes()):
+            # Linux dequeues the datagram before copying: it is lost.
+            if not peek:
+                self.recvq.popleft()
+                self._uncharge(msg, len(data))
+                if msg.control is not None:
+                    msg.control.release()
+                self._notify(_WRITABLE)
             return 0, err or EFAULT
         result.addr = msg.sender_addr
         result.cred = msg.cred
