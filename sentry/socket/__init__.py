@@ -135,6 +135,9 @@ class SocketFile(FileDescription):
         # room (a datagram receiver's): the caller waits there, not here.
         self.send_wait: Queue | None = None
         self.epipe_signals = sock_type == SOCK_STREAM
+        # SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds (0: wait forever).
+        self.rcv_timeout_ns = 0
+        self.snd_timeout_ns = 0
 
     # -- the socket calls -------------------------------------------------------------
 
@@ -181,7 +184,11 @@ class SocketFile(FileDescription):
     def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
         if dst.num_bytes() == 0:
             return 0, None  # Linux sock_read_iter: "match SYS5 behaviour"
-        return self.recvmsg(dst, 0, RecvResult())
+        r = RecvResult()
+        n, err = self.recvmsg(dst, 0, r)
+        if r.control is not None:
+            r.control.release()  # read(2) drops passed descriptors
+        return n, err
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
         return self.sendmsg(src, 0, None, None, SocketEnv())

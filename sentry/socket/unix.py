@@ -36,6 +36,7 @@ from sentry.linuxerr import (
     EAGAIN,
     ECONNREFUSED,
     ECONNRESET,
+    EDOM,
     EEXIST,
     EFAULT,
     EINVAL,
@@ -93,6 +94,10 @@ SO_DEBUG, SO_REUSEADDR, SO_TYPE, SO_ERROR, SO_DONTROUTE, SO_BROADCAST = 1, 2, 3,
 SO_SNDBUF, SO_RCVBUF, SO_KEEPALIVE, SO_OOBINLINE, SO_NO_CHECK, SO_PRIORITY, SO_LINGER = 7, 8, 9, 10, 11, 12, 13
 SO_PASSCRED, SO_PEERCRED, SO_RCVLOWAT, SO_SNDLOWAT = 16, 17, 18, 19
 SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD = 20, 21
+SO_RCVTIMEO_NEW, SO_SNDTIMEO_NEW = 66, 67
+_TIMEOUTS = {SO_RCVTIMEO_OLD: "rcv_timeout_ns", SO_SNDTIMEO_OLD: "snd_timeout_ns",
+             SO_RCVTIMEO_NEW: "rcv_timeout_ns", SO_SNDTIMEO_NEW: "snd_timeout_ns"}
+_TIMEVAL = struct.Struct("<qq")
 SO_ACCEPTCONN, SO_SNDBUFFORCE, SO_RCVBUFFORCE, SO_PROTOCOL, SO_DOMAIN = 30, 32, 33, 38, 39
 
 _CLOSE, _LISTEN, _ESTABLISHED = 0, 1, 2
@@ -190,7 +195,6 @@ class UnixSocket(SocketFile):
         self.cred = cred  # the creator's (SO_PEERCRED of its peer)
         self.peer_cred: Ucred | None = None
         self.closed = False
-        self.sender_env: SocketEnv | None = None  # set by write(2)'s syscall layer
         self.embryo = False  # a server side not accepted yet
 
     # -- helpers --------------------------------------------------------------------------
@@ -443,9 +447,9 @@ class UnixSocket(SocketFile):
     # -- data --------------------------------------------------------------------------------------
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
-        env = self.sender_env or SocketEnv(peer_cred=self.cred, scm_cred=self.cred)
-        self.sender_env = None
-        return self.sendmsg(src, 0, None, None, env)
+        # Only paths without a task come here (the syscalls use sendmsg
+        # with the caller's env): the creator's credentials stand in.
+        return self.sendmsg(src, 0, None, None, SocketEnv(peer_cred=self.cred, scm_cred=self.cred))
 
     def sendmsg(self, src: IOSequence, flags: int, to: bytes | None, control: ControlMessages | None,
                 env: SocketEnv) -> tuple[int, Exception | None]:
@@ -697,18 +701,35 @@ class UnixSocket(SocketFile):
             return _INT.pack(ints[name])
         if name == SO_LINGER:
             return struct.pack("<ii", 0, 0)
-        if name in (SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD):
-            return struct.pack("<qq", 0, 0)
+        if name in _TIMEOUTS:
+            ns = getattr(self, _TIMEOUTS[name])
+            usec = ns // 1000
+            return _TIMEVAL.pack(usec // 1_000_000, usec % 1_000_000)
         raise ENOPROTOOPT
 
     def setsockopt(self, level: int, name: int, value: bytes) -> None:
         """SOL_SOCKET options: SO_SNDBUF/SO_RCVBUF double the value within
         [SOCK_MIN_*, 2 * *mem_max] as Linux does; SO_PASSCRED,
-        SO_REUSEADDR and SO_KEEPALIVE are recorded; other options Linux
-        takes for any socket are accepted as no-ops; EINVAL for an option
-        shorter than an int; ENOPROTOOPT for unknown ones."""
+        SO_REUSEADDR and SO_KEEPALIVE are recorded; SO_RCVTIMEO and
+        SO_SNDTIMEO (a timeval: EINVAL when short, EDOM for bad
+        microseconds, a negative one times out at once, zero never) bound
+        blocking waits (Linux rounds them to jiffies; we keep
+        microseconds); other options Linux takes for any socket are
+        accepted as no-ops; EINVAL for an option shorter than an int;
+        ENOPROTOOPT for unknown ones."""
         if level != SOL_SOCKET:
             raise EOPNOTSUPP  # AF_UNIX has no options of its own
+        if name in _TIMEOUTS:
+            if len(value) < _TIMEVAL.size:
+                raise EINVAL
+            sec, usec = _TIMEVAL.unpack_from(value)
+            if not 0 <= usec < 1_000_000:
+                raise EDOM
+            # Linux: a negative time is "time out at once" (0 jiffies),
+            # zero is "wait forever".
+            ns = 1 if sec < 0 else (sec * 1_000_000 + usec) * 1000
+            setattr(self, _TIMEOUTS[name], ns)
+            return
         known = {SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DEBUG,
                  SO_DONTROUTE, SO_OOBINLINE, SO_PRIORITY, SO_RCVLOWAT, SO_SNDBUFFORCE, SO_RCVBUFFORCE,
                  SO_LINGER, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD}

@@ -7,6 +7,7 @@
 #include "check.h"
 
 #include <poll.h>
+#include <sys/time.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -236,6 +237,36 @@ int main(void)
     VALUE("proc_fd_link", strcmp(buf, want) == 0);
     CHECK("lseek_socket", SC(SYS_lseek, sv[0], 0, SEEK_SET));
     CHECK("pread_socket", SC(SYS_pread64, sv[0], buf, 1, 0));
+
+    /* Timeouts: a blocking receive with SO_RCVTIMEO ends with EAGAIN. */
+    int tv2[2];
+    MUST(SC(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, tv2));
+    struct timeval tmo = {0, 200000}, tback = {9, 9};
+    CHECK("rcvtimeo_set", setsockopt(tv2[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo));
+    sl = sizeof tback;
+    CHECK("rcvtimeo_get", getsockopt(tv2[0], SOL_SOCKET, SO_RCVTIMEO, &tback, &sl));
+    VALUE("rcvtimeo_value", tback.tv_sec * 1000000 + tback.tv_usec);
+    CHECK("rcvtimeo_recv_times_out", SC(SYS_read, tv2[0], buf, 10));
+    MUST(SC(SYS_write, tv2[1], "late", 4));
+    CHECK("rcvtimeo_recv_data", SC(SYS_read, tv2[0], buf, 10));
+    MUST(SC(SYS_write, tv2[1], "ab", 2));
+    CHECK("rcvtimeo_waitall_partial", SC(SYS_recvfrom, tv2[0], buf, 10, MSG_WAITALL, 0, 0));
+    tmo.tv_sec = -1;
+    CHECK("rcvtimeo_negative", setsockopt(tv2[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo));
+    CHECK("rcvtimeo_negative_recv", SC(SYS_read, tv2[0], buf, 10));
+    sl = sizeof tback;
+    CHECK("rcvtimeo_negative_get", getsockopt(tv2[0], SOL_SOCKET, SO_RCVTIMEO, &tback, &sl));
+    VALUE("rcvtimeo_negative_value", tback.tv_sec * 1000000 + tback.tv_usec);
+    tmo.tv_sec = 0;
+    tmo.tv_usec = 1000000;
+    CHECK("rcvtimeo_bad_usec", setsockopt(tv2[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof tmo));
+    CHECK("rcvtimeo_short", setsockopt(tv2[0], SOL_SOCKET, SO_RCVTIMEO, &tmo, 8));
+    tmo.tv_sec = 2;
+    tmo.tv_usec = 500000;
+    CHECK("sndtimeo_set", setsockopt(tv2[0], SOL_SOCKET, SO_SNDTIMEO, &tmo, sizeof tmo));
+    sl = sizeof tback;
+    CHECK("sndtimeo_get", getsockopt(tv2[0], SOL_SOCKET, SO_SNDTIMEO, &tback, &sl));
+    VALUE("sndtimeo_value", tback.tv_sec * 1000000 + tback.tv_usec);
 
     /* Filling: a nonblocking stream accepts a bounded amount. */
     int fill[2];

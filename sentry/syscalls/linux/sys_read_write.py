@@ -104,13 +104,18 @@ def send_sigpipe(t: Task) -> None:
 
 
 def _read(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
+    from sentry.syscalls.linux import sys_socket
+
+    if isinstance(f, sys_socket.SocketFile):
+        return sys_socket.read_socket(t, f, dst)
     return read_file(t, f, dst, offset)
 
 
 def _write(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
-    from sentry.syscalls.linux.sys_socket import prepare_write
+    from sentry.syscalls.linux import sys_socket
 
-    prepare_write(t, f)
+    if isinstance(f, sys_socket.SocketFile):
+        return sys_socket.write_socket(t, f, src)
     return write_file(t, f, src, offset)
 
 

@@ -222,18 +222,58 @@ class _QueueWait:
         return self.name
 
 
+def _deadline(timeout_ns: int) -> int | None:
+    """The CLOCK_MONOTONIC deadline of an SO_RCVTIMEO/SO_SNDTIMEO wait
+    starting now (None: no timeout)."""
+    return time.monotonic_ns() + timeout_ns if timeout_ns else None
+
+
+def _expired(deadline: int | None) -> bool:
+    return deadline is not None and time.monotonic_ns() >= deadline
+
+
+def _wait(t: Task, target: object, mask: int, what: str, retry: Callable[[], int], deadline: int | None) -> None:
+    """Wait for ``target`` (a socket or a :class:`_QueueWait`) as
+    ``wait_for`` does; with a socket timeout the wait also ends at
+    ``deadline``, and ``retry`` (called then too) decides what a timed-out
+    call returns. Interrupted timed waits are EINTR, not restarted (Linux
+    ``sock_intr_errno``)."""
+    if deadline is None:
+        wait_for(t, target, mask, what, retry)  # type: ignore[arg-type]
+        return
+    k = t.kernel
+    entry = Entry(None, mask)
+
+    def cancel() -> None:
+        target.event_unregister(entry)  # type: ignore[attr-defined]
+
+    def notify(_events: int) -> None:
+        cancel()
+        k.wake(t)
+
+    def resume() -> int:
+        cancel()
+        return retry()
+
+    entry.callback = notify
+    target.event_register(entry)  # type: ignore[attr-defined]
+    k.block(t, f"{what} {target.path_name()}", resume, deadline_ns=deadline,  # type: ignore[attr-defined]
+            timeout_result=None, cancel=cancel)
+
+
 def sys_connect(t: Task, fd: int, addr: int, addrlen: int, *_: int) -> int:
     s = _socket(t, fd)
     raw = _read_addr(t, addr, addrlen)
     env = socket_env(t)
+    deadline = _deadline(s.snd_timeout_ns)
 
     def attempt() -> int:
         q = s.connect(raw, env)
         if q is None:
             return 0
-        if s.nonblocking:
+        if s.nonblocking or _expired(deadline):
             raise EAGAIN
-        wait_for(t, _QueueWait(q, s.path_name()), WRITABLE_EVENTS, "connects", attempt)  # type: ignore[arg-type]
+        _wait(t, _QueueWait(q, s.path_name()), WRITABLE_EVENTS, "connects", attempt, deadline)
         return attempt()
 
     return attempt()
@@ -244,12 +284,13 @@ def _accept(t: Task, fd: int, addr: int, lenp: int, flags: int) -> int:
     if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
         raise EINVAL
     s = _socket(t, fd)
+    deadline = _deadline(s.rcv_timeout_ns)
 
     def attempt() -> int:
         new, err = s.accept(flags & SOCK_NONBLOCK)
         if new is None:
-            if err is EAGAIN and not s.nonblocking:
-                wait_for(t, s, READABLE_EVENTS, "accepts", attempt)
+            if err is EAGAIN and not s.nonblocking and not _expired(deadline):
+                _wait(t, s, READABLE_EVENTS, "accepts", attempt, deadline)
                 return attempt()
             raise err or EAGAIN
         try:
@@ -387,6 +428,7 @@ def _send(t: Task, s: SocketFile, src: IOSequence, flags: int, to: bytes | None,
     unless MSG_NOSIGNAL. Returns ``then(count)`` (the syscall's result)."""
     env = socket_env(t)
     nonblock = _nonblocking(s, flags)
+    deadline = _deadline(s.snd_timeout_ns)
     done = 0
 
     def attempt(src: IOSequence, control: ControlMessages | None) -> int:
@@ -395,12 +437,12 @@ def _send(t: Task, s: SocketFile, src: IOSequence, flags: int, to: bytes | None,
         if control is not None and control.queued:
             control = None  # the receiver's now
         done += n
-        if err is EAGAIN and not nonblock:
+        if err is EAGAIN and not nonblock and not _expired(deadline):
             rest = src.drop_first(n)
             q = s.send_wait
             s.send_wait = None
             target = s if q is None else _QueueWait(q, s.path_name())
-            wait_for(t, target, WRITABLE_EVENTS, "sends", lambda: attempt(rest, control))  # type: ignore[arg-type]
+            _wait(t, target, WRITABLE_EVENTS, "sends", lambda: attempt(rest, control), deadline)
             return attempt(rest, control)
         if control is not None:
             control.release()
@@ -451,6 +493,7 @@ def _recv(t: Task, s: SocketFile, dst: IOSequence, flags: int,
     nonblock = _nonblocking(s, flags)
     waitall = bool(flags & MSG_WAITALL) and s.sock_type == SOCK_STREAM and not flags & MSG_PEEK
     result = RecvResult()
+    deadline = _deadline(s.rcv_timeout_ns)
     done = 0
 
     def attempt(dst: IOSequence) -> int:
@@ -458,9 +501,10 @@ def _recv(t: Task, s: SocketFile, dst: IOSequence, flags: int,
         n, err = s.recvmsg(dst, flags, result)
         done += n
         more = waitall and err is None and n and n < dst.num_bytes()
-        if (err is EAGAIN and not nonblock and (done == 0 or waitall)) or more:
+        blocking = not nonblock and not _expired(deadline)
+        if blocking and ((err is EAGAIN and (done == 0 or waitall)) or more):
             rest = dst.drop_first(n)
-            wait_for(t, s, READABLE_EVENTS, "receives", lambda: attempt(rest))
+            _wait(t, s, READABLE_EVENTS, "receives", lambda: attempt(rest), deadline)
             return attempt(rest)
         if err is EAGAIN and done:
             err = None
@@ -631,11 +675,24 @@ def sys_recvmmsg(t: Task, fd: int, msgvec: int, vlen: int, flags: int, timeout: 
     return step(0)
 
 
-def prepare_write(t: Task, f: FileDescription) -> None:
-    """write(2) and writev(2) on a socket: tell it who sends (for the
-    credentials a SO_PASSCRED receiver sees)."""
-    if isinstance(f, unix.UnixSocket):
-        f.sender_env = socket_env(t)
+def read_socket(t: Task, s: SocketFile, dst: IOSequence) -> int:
+    """read(2)/readv(2) on a socket: recv without flags (0 at once for an
+    empty buffer, as Linux ``sock_read_iter``); passed descriptors are
+    dropped."""
+    if dst.num_bytes() == 0:
+        return 0
+
+    def finish(n: int, r: RecvResult) -> int:
+        if r.control is not None:
+            r.control.release()
+        return n
+
+    return _recv(t, s, dst, 0, finish)
 
 
-__all__ = ["MSG_PEEK", "MSG_TRUNC", "prepare_write"]
+def write_socket(t: Task, s: SocketFile, src: IOSequence) -> int:
+    """write(2)/writev(2) on a socket: send without flags."""
+    return _send(t, s, src, 0, None, None)
+
+
+__all__ = ["MSG_PEEK", "MSG_TRUNC", "SocketFile", "read_socket", "write_socket"]

@@ -36,7 +36,8 @@ OBSOLETE, PRIVILEGED, NOT_YET = Reason.OBSOLETE, Reason.PRIVILEGED, Reason.NOT_Y
 
 # Shared notes.
 UNIX_ONLY = "only AF_UNIX (stream, datagram, seqpacket); other families are EAFNOSUPPORT"
-SOCKOPT_NOTE = "SOL_SOCKET options only; SO_LINGER, timeouts and priorities are accepted and not applied"
+SOCKOPT_NOTE = ("SOL_SOCKET options only; SO_LINGER and priorities are accepted and not applied; "
+                "timeouts are not rounded to jiffies")
 OPEN_NOTE = "O_TMPFILE returns EOPNOTSUPP; O_DIRECT is accepted and ignored (no alignment rules)"
 SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
