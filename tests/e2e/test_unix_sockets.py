@@ -3,7 +3,8 @@ fd passing (socket.send_fds), makefile, a multiprocessing Pipe to a
 forked Process, a multiprocessing.connection Listener/Client pair
 between two processes and a multiprocessing.Manager print the same as
 natively; a socket bound under
-``--root`` is a socket inode inside the root and nowhere else."""
+``--root`` is a socket inode inside the root and nowhere else; a host
+process's socket is refused; an accept nobody can serve is a deadlock."""
 
 from __future__ import annotations
 
@@ -112,3 +113,32 @@ def test_host_sockets_are_unreachable(tmp_path: Path) -> None:
         assert r.stdout == b"connect -1 Connection refused\n", r.stderr
         with pytest.raises(BlockingIOError):
             host.accept()
+
+
+BLOCKED_ACCEPT = r"""
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+int main(void) {
+    struct sockaddr_un sa = {AF_UNIX, "\0sentry-blocked"};
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(s, (struct sockaddr *)&sa, sizeof sa);
+    listen(s, 1);
+    printf("listening\n");
+    fflush(stdout);
+    accept(s, NULL, NULL);   /* nobody will ever connect */
+    printf("accepted\n");
+    return 0;
+}
+"""
+
+
+def test_accept_nobody_can_serve_is_a_deadlock(tmp_path: Path) -> None:
+    src = tmp_path / "accept.c"
+    src.write_text(BLOCKED_ACCEPT)
+    prog = build_c(src, "glibc")
+    r = subprocess.run([sys.executable, "-m", "sentry.cli", str(prog)], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)
+    assert r.returncode == 1
+    assert r.stdout == "listening\n"
+    assert r.stderr.startswith("run-guest: deadlock: every task is blocked (tid 1 accepts socket:["), r.stderr
