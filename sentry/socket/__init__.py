@@ -68,15 +68,13 @@ class SocketEnv:
     """What a socket operation needs from its caller besides data: the
     file-system context and umask (binding and connecting to paths), the
     caller's credentials (SO_PEERCRED: effective ids; SCM_CREDENTIALS:
-    real ids), whether it may claim other credentials (CAP_SYS_ADMIN and
-    friends), and the kernel-wide name tables (``names``)."""
+    real ids) and the kernel-wide name table (``names``)."""
 
     fs: Any = None
     start: Any = None
     umask: int = 0o022
     peer_cred: Ucred = field(default_factory=lambda: Ucred(0, 0, 0))
     scm_cred: Ucred = field(default_factory=lambda: Ucred(0, 0, 0))
-    privileged: bool = False
     names: dict[object, Any] = field(default_factory=dict)
 
 

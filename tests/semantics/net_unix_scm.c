@@ -101,6 +101,11 @@ int main(void)
     VALUE("rights_peek_count", n);
     CHECK("rights_after_peek", recv_fds(sv[1], fds, &n, 8, 512, 0, &mflags, &clen));
     VALUE("rights_after_peek_count", n);
+    int opath = open_file(".", O_PATH | O_DIRECTORY);
+    CHECK("rights_send_opath", send_fds(sv[0], &opath, 1, "op", 0));
+    CHECK("rights_recv_opath", recv_fds(sv[1], fds, &n, 8, 512, 0, &mflags, &clen));
+    VALUE("rights_opath_same", n == 1 && same_file(fds[0], opath));
+    CHECK("rights_opath_getfl", n == 1 ? SC(SYS_fcntl, fds[0], F_GETFL) : -1);
     int bad = 99;
     CHECK("rights_bad_fd", send_fds(sv[0], &bad, 1, "x", 0));
     CHECK("rights_nothing_sent_on_error", SC(SYS_recvfrom, sv[1], buf, 10, MSG_DONTWAIT, 0, 0));

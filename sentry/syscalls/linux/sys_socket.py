@@ -98,7 +98,7 @@ def socket_env(t: Task) -> SocketEnv:
     return SocketEnv(
         fs=fs, start=fs.cwd, umask=t.tg.umask,
         peer_cred=Ucred(t.tg.tgid, c.euid, c.egid), scm_cred=Ucred(t.tg.tgid, c.ruid, c.rgid),
-        privileged=c.capable(CAP_SYS_ADMIN), names=t.kernel.unix_socket_names,
+        names=t.kernel.unix_socket_names,
     )
 
 
@@ -364,7 +364,7 @@ def sys_setsockopt(t: Task, fd: int, level: int, name: int, optval: int, optlen:
 # -- data ---------------------------------------------------------------------------------
 
 
-def _parse_control(t: Task, s: SocketFile, raw: bytes, env: SocketEnv) -> ControlMessages | None:
+def _parse_control(t: Task, s: SocketFile, raw: bytes) -> ControlMessages | None:
     """Linux ``__scm_send``: EINVAL for a malformed header, SCM_RIGHTS on
     another family or more than SCM_MAX_FD descriptors; EBADF for a bad
     fd; SCM_CREDENTIALS must name the caller (EPERM) unless privileged.
@@ -388,7 +388,7 @@ def _parse_control(t: Task, s: SocketFile, raw: bytes, env: SocketEnv) -> Contro
                         raise EINVAL
                     for fd in fds:
                         f = t.tg.fd_table.get_or_none(fd)
-                        if f is None or f.is_path:
+                        if f is None:  # O_PATH descriptors pass (fget_raw)
                             raise EBADF
                         f.inc_ref()
                         ctl.rights = [*(ctl.rights or []), f]
@@ -482,7 +482,7 @@ def _sendmsg(t: Task, s: SocketFile, msg: int, flags: int, then: Callable[[int],
         raise ENOBUFS
     ctl = None
     if controllen:
-        ctl = _parse_control(t, s, t.copy_in_bytes(control, controllen), socket_env(t))
+        ctl = _parse_control(t, s, t.copy_in_bytes(control, controllen))
     return _send(t, s, src, flags, to, ctl, then)
 
 
