@@ -196,6 +196,9 @@ class UnixSocket(SocketFile):
         self.peer_cred: Ucred | None = None
         self.closed = False
         self.embryo = False  # a server side not accepted yet
+        # Datagram sockets connected to this one: their POLLOUT depends on
+        # our queue's length (Linux's peer_wait).
+        self.dgram_senders: set[UnixSocket] = set()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -400,6 +403,7 @@ class UnixSocket(SocketFile):
         if self.peer is not None and self.peer is not other:
             self._dgram_disconnect()
         self.peer = other
+        other.dgram_senders.add(self)
         self.peer_cred = other.cred
         self.state = _ESTABLISHED
         self._notify()
@@ -408,6 +412,8 @@ class UnixSocket(SocketFile):
     def _dgram_disconnect(self) -> None:
         old = self.peer
         self.peer = None
+        if old is not None:
+            old.dgram_senders.discard(self)
         self.state = _CLOSE
         if old is not None and old.peer is self and not old.closed:
             old.err = ECONNRESET
@@ -524,7 +530,6 @@ class UnixSocket(SocketFile):
             if self.peer is other:
                 self.peer = None
                 self.state = _CLOSE
-                return 0, ECONNREFUSED
             return 0, ECONNREFUSED
         if other.peer is not None and other.peer is not self and other.sock_type == SOCK_DGRAM:
             return 0, EPERM
@@ -634,7 +639,7 @@ class UnixSocket(SocketFile):
                 self._uncharge(msg, len(data))
                 if msg.control is not None:
                     msg.control.release()
-                self._notify(_WRITABLE)
+                self._wake_senders()
             return 0, err or EFAULT
         result.addr = msg.sender_addr
         result.cred = msg.cred
@@ -656,8 +661,15 @@ class UnixSocket(SocketFile):
         if not peek:
             self.recvq.popleft()
             self._uncharge(msg, len(data))
-            self._notify(_WRITABLE)  # senders waiting for queue room
+            self._wake_senders()
         return n, None
+
+    def _wake_senders(self) -> None:
+        """Our queue shrank: blocked senders (waiting on our queue) and
+        pollers of sockets connected to us may go on."""
+        self._notify(_WRITABLE)
+        for s in list(self.dgram_senders):
+            s._notify(_WRITABLE)
 
     def pending_bytes(self) -> int:
         """FIONREAD/SIOCINQ: queued bytes (stream) or the next datagram's size."""
@@ -766,6 +778,11 @@ class UnixSocket(SocketFile):
         peer sees both directions shut down (and ECONNRESET if we leave
         data unread), queued messages and pending connections go."""
         self.closed = True
+        if self.peer is not None and not self.connection_based:
+            self.peer.dgram_senders.discard(self)
+        for s in list(self.dgram_senders):
+            s._notify()
+        self.dgram_senders.clear()
         if self.names is not None and self.names.get(self.name_key) is self:
             del self.names[self.name_key]
         other = self.peer

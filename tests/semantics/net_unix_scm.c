@@ -292,5 +292,30 @@ int main(void)
     status = -1;
     MUST(waitpid(child, &status, 0));
     VALUE("child2_status", status);
+
+    /* POLLOUT of a datagram socket connected to a receiver that others
+     * filled comes back when the receiver reads, waking a poller in
+     * another process. */
+    int rx3 = MUST(socket(AF_UNIX, SOCK_DGRAM, 0));
+    struct sockaddr_un r3 = {AF_UNIX, "rx3"};
+    MUST(bind(rx3, (struct sockaddr *)&r3, sizeof r3));
+    int tx3 = MUST(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    MUST(connect(tx3, (struct sockaddr *)&r3, sizeof r3));
+    int filler = MUST(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK, 0));
+    int queued = 0;
+    while (SC(SYS_sendto, filler, "q", 1, 0, &r3, sizeof r3) == 1)
+        queued++;
+    VALUE("connected_dgram_queued", queued);
+    struct pollfd tp = {tx3, POLLOUT, 0};
+    VALUE("connected_dgram_full_pollout", poll(&tp, 1, 0));
+    child = fork();
+    if (child == 0) {
+        struct pollfd cp = {tx3, POLLOUT, 0};
+        _exit(poll(&cp, 1, -1) == 1 && (cp.revents & POLLOUT) ? 0 : 6);
+    }
+    MUST(SC(SYS_read, rx3, buf, 1));
+    status = -1;
+    MUST(waitpid(child, &status, 0));
+    VALUE("poller_woken_status", status);
     return 0;
 }
