@@ -109,7 +109,8 @@ HIGH: dict[int, Entry] = {
     296: Supported("pwritev", rw.sys_pwritev),
     297: Unimplemented("rt_tgsigqueueinfo", NOT_YET),
     298: Unimplemented("perf_event_open", PRIVILEGED, "perf_event_paranoid"),
-    299: PartiallySupported("recvmmsg", sock.sys_recvmmsg, "the timeout is checked between datagrams only, as Linux"),
+    299: PartiallySupported("recvmmsg", sock.sys_recvmmsg, "an error after the first datagram is dropped "
+                           "(Linux keeps it for SO_ERROR)"),
     300: Unimplemented("fanotify_init", PRIVILEGED, "CAP_SYS_ADMIN"),
     301: Unimplemented("fanotify_mark", PRIVILEGED, "CAP_SYS_ADMIN"),
     302: PartiallySupported("prlimit64", misc.sys_prlimit64, "the calling process only (others ESRCH); "
