@@ -108,6 +108,9 @@ class OverlayDir(Dentry):
     def symlink(self, name: bytes, target: bytes) -> None:
         self.upper.symlink(name, target)
 
+    def mknod(self, name: bytes, mode: int) -> None:
+        self.upper.mknod(name, mode)
+
     def link(self, name: bytes, target: Dentry) -> None:
         if not self.upper.same_filesystem(target):
             raise EXDEV

@@ -140,6 +140,9 @@ class Kernel:
         # [syscalls left in the running task's slice]; 0: no budget.
         self.sched = [0]
         self.futexes = FutexManager(self)
+        # Bound AF_UNIX sockets by name (gVisor's AbstractSocketNamespace
+        # plus the endpoints its socket inodes hold): see sentry.socket.unix.
+        self.unix_socket_names: dict[object, object] = {}
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []

@@ -94,6 +94,13 @@ _SPECS = [
         "(default 65536 10000; use 1048576 1000 for the 1 MiB case)",
     ),
     GuestSpec(
+        "bench/unix-roundtrip",
+        "bench/unix-roundtrip.c",
+        "musl",
+        "write then read back SIZE bytes through an AF_UNIX stream socketpair, N times; "
+        "argv: SIZE N (default 1048576 1000)",
+    ),
+    GuestSpec(
         "bench/mmap-touch",
         "bench/mmap-touch.c",
         "musl",

@@ -146,6 +146,11 @@ class Dentry:
     def symlink(self, name: bytes, target: bytes) -> None:
         raise EROFS if not self.writable else EPERM
 
+    def mknod(self, name: bytes, mode: int) -> None:
+        """Create a special file ``name`` of ``mode`` (type and permission
+        bits, umask applied); only sockets (S_IFSOCK, for bind) are made."""
+        raise EROFS if not self.writable else EPERM
+
     def link(self, name: bytes, target: Dentry) -> None:
         raise EROFS if not self.writable else EPERM
 

@@ -93,6 +93,9 @@ class FileDescription:
     #: The host fd behind a file the host backs (host files and
     #: directories); None for the sentry's own files (pipes, /proc, /dev).
     host_fd: int | None = None
+    #: Whether a write failing with EPIPE raises SIGPIPE (pipes and stream
+    #: sockets; datagram and seqpacket sockets only fail).
+    epipe_signals = True
 
     def __init__(self, flags: int, dentry: Dentry | None = None) -> None:
         self.flags = flags & ~OPEN_ONLY_FLAGS

@@ -316,6 +316,16 @@ def mkdir_at(ctx: FSContext, start: Dentry, path: bytes, mode: int, umask: int) 
     p.dir.mkdir(p.name, mode & 0o7777 & ~umask)
 
 
+def mknod_at(ctx: FSContext, start: Dentry, path: bytes, mode: int) -> Dentry:
+    """Create the special file ``path`` (``mode``: type and final
+    permission bits) and return its dentry: EEXIST when the name exists,
+    the walk's errors otherwise (used by bind for socket inodes)."""
+    w = Walk(ctx)
+    p = _create_target(w, start, path, want_dir=False)
+    p.dir.mknod(p.name, mode)
+    return w.child(p.dir, p.name)
+
+
 def symlink_at(ctx: FSContext, target: bytes, start: Dentry, path: bytes) -> None:
     if not target:
         raise ENOENT

@@ -463,6 +463,15 @@ class HostDentry(Dentry):
         if isinstance(child, HostDentry):
             self.fs.forget(child)
 
+    def mknod(self, name: bytes, mode: int) -> None:
+        self._check_writable()
+        if mode & 0o170000 != 0o140000:
+            raise EPERM
+        try:
+            os.mknod(name, mode, dir_fd=self.fd)
+        except OSError as e:
+            raise errno_of(e) from None
+
     def symlink(self, name: bytes, target: bytes) -> None:
         self._check_writable()
         try:

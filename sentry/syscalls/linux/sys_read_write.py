@@ -97,7 +97,7 @@ def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int, done: 
             src = rest
             n, err = f.write(src, offset)
     n += done
-    if err is EPIPE:
+    if err is EPIPE and f.epipe_signals:
         send_sigpipe(t)
     return handle_io_error(n, err)
 
@@ -110,10 +110,18 @@ def send_sigpipe(t: Task) -> None:
 
 
 def _read(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
+    from sentry.syscalls.linux import sys_socket
+
+    if isinstance(f, sys_socket.SocketFile):
+        return sys_socket.read_socket(t, f, dst)
     return read_file(t, f, dst, offset)
 
 
 def _write(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
+    from sentry.syscalls.linux import sys_socket
+
+    if isinstance(f, sys_socket.SocketFile):
+        return sys_socket.write_socket(t, f, src)
     return write_file(t, f, src, offset)
 
 

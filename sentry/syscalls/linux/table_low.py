@@ -37,7 +37,9 @@ from sentry.syscalls.linux.entries import (
 OBSOLETE, PRIVILEGED, NOT_YET = Reason.OBSOLETE, Reason.PRIVILEGED, Reason.NOT_YET
 
 # Shared notes.
-NO_SOCKETS = "no sockets exist yet: EBADF for a closed fd, ENOTSOCK for any other"
+UNIX_ONLY = "only AF_UNIX (stream, datagram, seqpacket); other families are EAFNOSUPPORT"
+SOCKOPT_NOTE = ("SOL_SOCKET options only; SO_LINGER and priorities are accepted and not applied; "
+                "timeouts are not rounded to jiffies")
 OPEN_NOTE = "O_TMPFILE returns EOPNOTSUPP; O_DIRECT is accepted and ignored (no alignment rules)"
 SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
@@ -99,21 +101,21 @@ LOW: dict[int, Entry] = {
     38: Unimplemented("setitimer", NOT_YET),
     39: Supported("getpid", ident.sys_getpid),
     40: Supported("sendfile", file.sys_sendfile),
-    41: Unimplemented("socket", NOT_YET, "no sockets"),
-    42: PartiallySupported("connect", sock.sys_on_socket_fd, NO_SOCKETS),
-    43: PartiallySupported("accept", sock.sys_on_socket_fd, NO_SOCKETS),
-    44: PartiallySupported("sendto", sock.sys_on_socket_fd, NO_SOCKETS),
-    45: PartiallySupported("recvfrom", sock.sys_on_socket_fd, NO_SOCKETS),
-    46: PartiallySupported("sendmsg", sock.sys_on_socket_fd, NO_SOCKETS),
-    47: PartiallySupported("recvmsg", sock.sys_on_socket_fd, NO_SOCKETS),
-    48: PartiallySupported("shutdown", sock.sys_on_socket_fd, NO_SOCKETS),
-    49: PartiallySupported("bind", sock.sys_on_socket_fd, NO_SOCKETS),
-    50: PartiallySupported("listen", sock.sys_on_socket_fd, NO_SOCKETS),
-    51: PartiallySupported("getsockname", sock.sys_on_socket_fd, NO_SOCKETS),
-    52: PartiallySupported("getpeername", sock.sys_on_socket_fd, NO_SOCKETS),
-    53: Unimplemented("socketpair", NOT_YET, "no sockets"),
-    54: PartiallySupported("setsockopt", sock.sys_on_socket_fd, NO_SOCKETS),
-    55: PartiallySupported("getsockopt", sock.sys_on_socket_fd, NO_SOCKETS),
+    41: PartiallySupported("socket", sock.sys_socket, UNIX_ONLY),
+    42: Supported("connect", sock.sys_connect),
+    43: Supported("accept", sock.sys_accept),
+    44: Supported("sendto", sock.sys_sendto),
+    45: Supported("recvfrom", sock.sys_recvfrom),
+    46: Supported("sendmsg", sock.sys_sendmsg),
+    47: Supported("recvmsg", sock.sys_recvmsg),
+    48: Supported("shutdown", sock.sys_shutdown),
+    49: Supported("bind", sock.sys_bind),
+    50: Supported("listen", sock.sys_listen),
+    51: Supported("getsockname", sock.sys_getsockname),
+    52: Supported("getpeername", sock.sys_getpeername),
+    53: PartiallySupported("socketpair", sock.sys_socketpair, UNIX_ONLY),
+    54: PartiallySupported("setsockopt", sock.sys_setsockopt, SOCKOPT_NOTE),
+    55: PartiallySupported("getsockopt", sock.sys_getsockopt, SOCKOPT_NOTE),
     56: PartiallySupported("clone", thread.sys_clone, "processes sharing the fd table or fs context "
                            "(CLONE_FILES, CLONE_FS, CLONE_PARENT without CLONE_THREAD) and CLONE_PIDFD "
                            "return ENOSYS; namespaces EPERM; CLONE_PTRACE and CLONE_SYSVSEM are ignored"),
