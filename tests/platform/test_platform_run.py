@@ -149,9 +149,13 @@ def test_time_slice_interrupts_and_resumes() -> None:
     assert stop.kind is StopKind.INTERRUPTED
     assert g.aspace.timed_out()
     first = g.reg("rbx")
-    assert first > 0
-    stop = g.run(timeout_us=2000)
-    assert stop.kind is StopKind.INTERRUPTED
+    # Each slice resumes where the last stopped; on a loaded host a slice
+    # may end before its first block, so progress is checked over several.
+    for _ in range(50):
+        stop = g.run(timeout_us=2000)
+        assert stop.kind is StopKind.INTERRUPTED
+        if g.reg("rbx") > first:
+            break
     assert g.reg("rbx") > first
 
 

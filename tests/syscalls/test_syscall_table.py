@@ -62,7 +62,7 @@ def test_dispatch_table_follows_the_entries() -> None:
         e = TABLE.get(nr)
         assert k.handlers[nr] is (None if e is None else e.handler), nr
         assert k.name(nr) == (e.name if e is not None else f"syscall_{nr}")
-    assert k.handlers[26] is None  # msync: unimplemented
+    assert k.handlers[167] is None  # swapon: unimplemented
     assert k.name(512) == "syscall_512"  # x32 range: unknown
 
 
@@ -74,7 +74,7 @@ def test_unimplemented_entries_return_enosys_and_are_logged_once() -> None:
     class _T:
         tid = 1
 
-    for nr in (26, 165, 512):
+    for nr in (167, 165, 512):
         assert k.unknown_syscall(_T(), nr) == -ENOSYS.errno  # type: ignore[arg-type]
         assert k.unknown_syscall(_T(), nr) == -ENOSYS.errno  # type: ignore[arg-type]
-    assert k.unknown_syscalls_seen == {26, 165, 512}
+    assert k.unknown_syscalls_seen == {167, 165, 512}
