@@ -20,6 +20,18 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from sentry.abi.futex import FUTEX_BITSET_MATCH_ANY as BITSET_MATCH_ANY
+from sentry.abi.futex import (
+    FUTEX_OP_ADD,
+    FUTEX_OP_ANDN,
+    FUTEX_OP_OPARG_SHIFT,
+    FUTEX_OP_OR,
+    FUTEX_OP_SET,
+    FUTEX_OP_XOR,
+    FUTEX_OWNER_DIED,
+    FUTEX_TID_MASK,
+    FUTEX_WAITERS,
+)
 from sentry.linuxerr import EAGAIN, EDEADLK, EFAULT, EINVAL, ENOSYS, EPERM, ETIMEDOUT, Errno
 from sentry.usermem import DEFAULT_OPTS
 
@@ -27,14 +39,8 @@ if TYPE_CHECKING:
     from sentry.kernel.kernel import Kernel
     from sentry.kernel.task import Task
 
-BITSET_MATCH_ANY = 0xFFFFFFFF
-FUTEX_WAITERS = 0x80000000
-FUTEX_OWNER_DIED = 0x40000000
-FUTEX_TID_MASK = 0x3FFFFFFF
 
 # FUTEX_WAKE_OP encoding.
-FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = 0, 1, 2, 3, 4
-FUTEX_OP_OPARG_SHIFT = 8
 _M32 = 0xFFFFFFFF
 
 Key = tuple[str, int, int]

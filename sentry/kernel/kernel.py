@@ -47,18 +47,25 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, cast
 
-from sentry.abi.signals import SIGKILL, SIGSEGV, signal_name
-from sentry.kernel.fd_table import FDTable
-from sentry.kernel.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexManager
-from sentry.kernel.signals import (
+from sentry.abi.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT
+from sentry.abi.signals import (
+    CLD_EXITED,
+    CLD_KILLED,
     SA_NODEFER,
     SA_RESETHAND,
     SA_RESTART,
     SI_KERNEL,
     SIG_DFL,
     SIG_IGN,
+    SIGKILL,
+    SIGSEGV,
+    signal_name,
+)
+from sentry.kernel.fd_table import FDTable
+from sentry.kernel.futex import FutexManager
+from sentry.kernel.signals import (
     SignalInfo,
     default_is_ignore,
     exception_signal_info,
@@ -73,9 +80,11 @@ from sentry.platform import StopKind, UnicornAddressSpace
 from sentry.tracing import TRACE
 from sentry.usermem import DEFAULT_OPTS
 
+if TYPE_CHECKING:
+    from sentry.kernel.blocking import Deadlock
+
 log = get_logger("sentry.kernel")
 
-ROBUST_LIST_LIMIT = 2048
 _ROBUST_HEAD = struct.Struct("<QqQ")  # next, futex_offset, list_op_pending
 _U64 = struct.Struct("<Q")
 
@@ -90,7 +99,6 @@ _U64 = struct.Struct("<Q")
 # spin without syscalls while another task must run; a sleeper's deadline
 # always arms one (a single stop, not a periodic one).
 SYSCALL_SLICE = 64
-CLD_EXITED, CLD_KILLED = 1, 2  # si_code of SIGCHLD
 ERESTARTSYS = 512  # Linux's internal "restart if SA_RESTART"
 SAFETY_SLICE_US = int(os.environ.get("SENTRY_SAFETY_SLICE_US", "0") or 0)
 
@@ -143,6 +151,8 @@ class Kernel:
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
+        # Who hears of a deadlock (tests); None: ``report_deadlock``.
+        self.on_deadlock: Callable[[Deadlock], None] | None = None
 
     # -- tasks ----------------------------------------------------------------
 
@@ -417,7 +427,7 @@ class Kernel:
 
         detail = "; ".join(f"tid {t.tid} {t.block_what}" for t in self.blocked.values())
         exc = Deadlock(detail)
-        handler = getattr(self, "on_deadlock", None)
+        handler = self.on_deadlock
         if handler is not None:
             handler(exc)
         else:

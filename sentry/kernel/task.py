@@ -4,10 +4,12 @@ syscall handlers use (gVisor ``kernel/task.go``, ``task_usermem.go``).
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sentry.abi.signals import SIGCHLD
 from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
 from sentry.kernel.auth import Credentials
 from sentry.linuxerr import EFAULT, EINVAL, Errno
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from sentry.kernel.kernel import Kernel
     from sentry.mm import MemoryManager
     from sentry.vfs.context import FSContext
+
+TASK_COMM_LEN = 16
+"""Linux's bound on a task name, NUL included."""
 
 _IOVEC = struct.Struct("<QQ")
 _INT64_MAX = (1 << 63) - 1
@@ -53,7 +58,7 @@ class ThreadGroup:
         # Exit status as wait(2) encodes it: (code << 8) or the signal number.
         self.exit_status: int | None = None
         self.leader_status: int | None = None  # set when the leader exit(2)s
-        self.exit_signal = 17  # SIGCHLD: sent to the parent on exit
+        self.exit_signal = SIGCHLD  # sent to the parent on exit
         self.reaped = False  # wait4 collected the exit status
         self.child_waiters: list[Task] = []  # tasks blocked in wait4
         self.fatal_signal: int = 0
@@ -64,6 +69,11 @@ class ThreadGroup:
         # sets it, fork copies it with ``fs.fork(child_tg)``.
         self.fs: FSContext | None = None
         self.rlimits: dict[int, tuple[int, int]] = {}
+        # No process groups or sessions yet: each process leads its own.
+        self.pgid = tgid
+        self.sid = tgid
+        self.dumpable = 1  # prctl PR_SET_DUMPABLE
+        self.oom_score_adj = 0
 
 
 class Task:
@@ -108,6 +118,13 @@ class Task:
         # The guest's ids and capabilities; clone and fork share the value.
         self.creds = Credentials.of_host()
         self.on_syscall = kernel.make_syscall_dispatcher(self)
+
+    def name(self) -> bytes:
+        """The task's name: what PR_SET_NAME or a comm write set, else the
+        basename of the executable (Linux ``__set_task_comm(kbasename(filename))``
+        at exec), at most 15 bytes."""
+        c = self.comm or os.fsencode(os.path.basename(self.mm.metadata.executable))
+        return c[: TASK_COMM_LEN - 1]
 
     def set_signal_mask(self, mask: int) -> None:
         """Block ``mask`` (SIGKILL and SIGSTOP can never be blocked)."""

@@ -19,7 +19,7 @@ import os
 import stat as statmod
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import (
     DT_DIR,
@@ -43,6 +43,7 @@ from sentry.vfs.file_description import DirectoryFileDescription, FileDescriptio
 from sentry.vfs.waiter import EVENT_IN, EVENT_OUT
 
 if TYPE_CHECKING:
+    from sentry.mm import MMapOpts
     from sentry.vfs.context import FSContext
 
 _IOCTL_SIZES = {TCGETS: 60, TIOCGWINSZ: 8}  # sizeof(struct termios), sizeof(struct winsize)
@@ -235,7 +236,7 @@ class HostFile(_HostFDFile):
 
     # -- memory mapping -------------------------------------------------------------
 
-    def configure_mmap(self, opts: Any) -> None:
+    def configure_mmap(self, opts: MMapOpts) -> None:
         """mmap of a regular host file: the mapping is the host's mmap of
         the fd. MAP_SHARED needs a writable fd to allow PROT_WRITE (the
         MemoryManager then fails a write mapping with EACCES)."""

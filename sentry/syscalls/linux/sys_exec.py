@@ -186,7 +186,7 @@ def _point_of_no_return(t: Task, mm: object, entry: int, sp: int, name: str) -> 
 
 
 def sys_execve(t: Task, pathname: int, argv: int, envp: int, *_: int) -> int:
-    return do_execve(t, -100, pathname, argv, envp, 0)
+    return do_execve(t, AT_FDCWD, pathname, argv, envp, 0)
 
 
 def sys_execveat(t: Task, dirfd: int, pathname: int, argv: int, envp: int, flags: int, *_: int) -> int:

@@ -7,17 +7,27 @@ from __future__ import annotations
 import struct
 import time
 
-from sentry.kernel.futex import BITSET_MATCH_ANY
+from sentry.abi.futex import (
+    FUTEX_BITSET_MATCH_ANY,
+    FUTEX_CLOCK_REALTIME,
+    FUTEX_CMP_REQUEUE,
+    FUTEX_LOCK_PI,
+    FUTEX_LOCK_PI2,
+    FUTEX_PRIVATE_FLAG,
+    FUTEX_REQUEUE,
+    FUTEX_TRYLOCK_PI,
+    FUTEX_UNLOCK_PI,
+    FUTEX_WAIT,
+    FUTEX_WAIT_BITSET,
+    FUTEX_WAIT_REQUEUE_PI,
+    FUTEX_WAKE,
+    FUTEX_WAKE_BITSET,
+    FUTEX_WAKE_OP,
+)
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, ENOSYS, ESRCH
 from sentry.syscalls.linux.args import s32
 
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
-FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
-FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI = 9, 10, 11, 12
-FUTEX_LOCK_PI2 = 13
-FUTEX_PRIVATE_FLAG = 128
-FUTEX_CLOCK_REALTIME = 256
 _NSEC = 1_000_000_000
 _TIMESPEC = struct.Struct("<qq")
 _ROBUST_LIST_HEAD_SIZE = 24
@@ -63,13 +73,13 @@ def sys_futex(t: Task, addr: int, op: int, val: int, a3: int, addr2: int, val3: 
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         deadline = _timeout(t, a3, cmd, realtime)
         if cmd == FUTEX_WAIT:
-            mask = BITSET_MATCH_ANY
+            mask = FUTEX_BITSET_MATCH_ANY
         if not mask:
             raise EINVAL
         return fx.wait(t, addr, private, val, mask, deadline)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         if cmd == FUTEX_WAKE:
-            mask = BITSET_MATCH_ANY
+            mask = FUTEX_BITSET_MATCH_ANY
         if not mask:
             raise EINVAL
         return fx.wake(t, addr, private, mask, _n(val))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
 from sentry.kernel.task import Task
-from sentry.linuxerr import EACCES, EINVAL, ENODEV, ENOMEM
+from sentry.linuxerr import EACCES, EINVAL, ENOMEM
 from sentry.memmap.mappable import SharedAnonMappable
 from sentry.mm import MMapOpts, access_from_prot
 from sentry.syscalls.linux.args import s32
@@ -66,12 +66,11 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
         noreserve=bool(flags & MAP_NORESERVE),
     )
     if file is not None:
-        configure = getattr(file, "configure_mmap", None)
-        if configure is None:
-            raise ENODEV
+        # Linux do_mmap: the access mode first (EACCES), then whether the
+        # file can be mapped at all (ENODEV).
         if not file.readable:
             raise EACCES
-        configure(opts)
+        file.configure_mmap(opts)
     elif not private:
         opts.offset = 0  # Linux ignores the offset of anonymous mappings
         opts.mappable = SharedAnonMappable(t.mm.mf, (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))

@@ -12,14 +12,21 @@ from __future__ import annotations
 
 import struct
 
-from sentry.abi.signals import NSIG, SIGKILL, SIGSTOP
-from sentry.kernel.signals import (
+from sentry.abi.signals import (
     MINSIGSTKSZ,
+    NSIG,
     SI_TKILL,
     SI_USER,
+    SIG_BLOCK,
+    SIG_SETMASK,
+    SIG_UNBLOCK,
+    SIGKILL,
+    SIGSTOP,
     SS_AUTODISARM,
     SS_DISABLE,
     SS_ONSTACK,
+)
+from sentry.kernel.signals import (
     SignalInfo,
     on_alt_stack,
     sigreturn,
@@ -28,7 +35,6 @@ from sentry.kernel.task import SigAction, Task, TaskStop
 from sentry.linuxerr import EINTR, EINVAL, ENOMEM, EPERM, ESRCH, Errno
 from sentry.syscalls.linux.args import s32
 
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 _SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
 _STACK_T = struct.Struct("<QiiQ")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import struct
 import time
 
+from sentry.abi.misc import TIMER_ABSTIME
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL
 from sentry.syscalls.linux.args import s32, s64
@@ -14,7 +15,6 @@ from sentry.usermem import DEFAULT_OPTS
 _TIMESPEC = struct.Struct("<qq")
 # Linux clock ids the host can read directly.
 _CLOCKS = {0, 1, 2, 3, 4, 5, 6, 7, 9, 11}
-TIMER_ABSTIME = 1
 _NSEC = 1_000_000_000
 
 
