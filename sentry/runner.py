@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import TextIO, cast
+from typing import TextIO
 
 from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
@@ -21,7 +21,6 @@ from sentry.linuxerr import EACCES, ENOENT, Errno
 from sentry.loader import LoadError, LoadResult, load
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager
-from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.context import FSContext
@@ -78,7 +77,7 @@ def _write_stats(path: str, kernel: Kernel, mm: MemoryManager) -> None:
     mf = kernel.mf
     doc = {
         "mm": dataclasses.asdict(mm.counters),
-        "platform": cast(UnicornAddressSpace, mm.address_space).counters.as_dict(),
+        "platform": mm.address_space.counters.as_dict(),
         "memfile": {
             "bytes_allocated": mf.bytes_allocated,
             "bytes_freed": mf.bytes_freed,
@@ -240,7 +239,7 @@ def _boot_and_run(
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
         return 127 if e.errno is ENOENT else 126
-    cpu = cast(UnicornAddressSpace, mm.address_space).new_context()
+    cpu = mm.address_space.new_context()
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     task = kernel.create_process(mm, _stdio_table(), cpu)

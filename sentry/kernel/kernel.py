@@ -47,7 +47,7 @@ import traceback
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NoReturn, Protocol, cast
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from sentry.abi.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT
 from sentry.abi.signals import (
@@ -76,7 +76,8 @@ from sentry.kernel.task import Task, TaskStop, ThreadGroup
 from sentry.linuxerr import EINTR, EIO, ENOSYS, EPERM, ETIMEDOUT, Errno
 from sentry.logs import get_logger
 from sentry.mm import MemoryManager
-from sentry.platform import StopKind, UnicornAddressSpace
+from sentry.platform import AddressSpace, StopKind
+from sentry.platform import new_address_space as _new_address_space
 from sentry.tracing import TRACE
 from sentry.usermem import DEFAULT_OPTS
 
@@ -161,8 +162,8 @@ class Kernel:
         self._next_tid += 1
         return tid
 
-    def new_address_space(self) -> UnicornAddressSpace:
-        return UnicornAddressSpace()
+    def new_address_space(self) -> AddressSpace:
+        return _new_address_space()
 
     def new_memory_manager(self) -> MemoryManager:
         return MemoryManager(self.mf, self.new_address_space)
@@ -250,17 +251,17 @@ class Kernel:
         self.run_queue.append(task)
         cur = self.current
         if cur is not None and self._unbounded and cur is not task:
-            cast(UnicornAddressSpace, cur.mm.address_space).interrupt()
+            cur.mm.address_space.interrupt()
 
     def preempt(self, task: Task) -> None:
         """End ``task``'s run after the current syscall (to the queue's back)."""
-        cast(UnicornAddressSpace, task.mm.address_space).interrupt()
+        task.mm.address_space.interrupt()
 
     def yield_current(self) -> None:
         """sched_yield: give the CPU to the next runnable task, if any."""
         cur = self.current
         if cur is not None and self.run_queue:
-            cast(UnicornAddressSpace, cur.mm.address_space).interrupt()
+            cur.mm.address_space.interrupt()
 
     def block(
         self,
@@ -438,8 +439,7 @@ class Kernel:
     def _run_task(self, task: Task, timeout_us: int = 0) -> bool:
         """One run of ``task``; True if it should go to the back of the
         queue (its slice ended or it was asked to yield)."""
-        asp = cast(UnicornAddressSpace, task.mm.address_space)
-        stop = asp.run(task.cpu, task.on_syscall, timeout_us)
+        stop = task.mm.address_space.run(task.cpu, task.on_syscall, timeout_us)
         kind = stop.kind
         if kind is StopKind.INTERRUPTED:
             return True

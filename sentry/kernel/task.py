@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
     from sentry.mm import MemoryManager
+    from sentry.platform import CPUContext
     from sentry.vfs.context import FSContext
 
 TASK_COMM_LEN = 16
@@ -80,7 +81,7 @@ class Task:
     """A thread: registers (in its CPU context), tid, the MemoryManager it
     runs in, and per-thread state syscalls set."""
 
-    def __init__(self, kernel: Kernel, tid: int, tg: ThreadGroup, mm: MemoryManager, cpu: Any) -> None:
+    def __init__(self, kernel: Kernel, tid: int, tg: ThreadGroup, mm: MemoryManager, cpu: CPUContext) -> None:
         self.kernel = kernel
         self.tid = tid
         self.tg = tg

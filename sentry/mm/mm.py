@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from sentry.hostarch import (
     ANY_ACCESS,
@@ -201,11 +200,6 @@ class MemoryManagerCore:
         self.mf = mf
         self.new_address_space = new_address_space
         self.address_space: AddressSpace = new_address_space()
-        # Not in the AddressSpace protocol; UnicornAddressSpace has it. Without
-        # it, permission changes fall back to unmapping (gVisor's way).
-        self._as_protect: Callable[[int, int, AccessType], None] | None = getattr(
-            self.address_space, "protect", None
-        )
         self.layout = layout or MmapLayout()
         self.vmas: SegmentSet[Vma] = SegmentSet()
         self.pmas: SegmentSet[Pma] = SegmentSet()
@@ -464,21 +458,18 @@ class MemoryManagerCore:
         region that was already read-only loses Read, so a page read
         before stays readable. Removing Write flushes it (the region turns
         read-only), and Execute removal is checked when code is fetched.
-        Without a platform ``protect``, always unmap (gVisor's way).
         """
-        if self._as_protect is None or (old.read and not new.read):
+        if old.read and not new.read:
             self.address_space.unmap(start, end - start)
         else:
-            self._as_protect(start, end - start, new)
+            self.address_space.protect(start, end - start, new)
 
     def _maybe_compact_as(self) -> None:
         """Drop every address-space mapping if the regions fragmented far
         beyond what the pmas need (permission changes split Unicorn regions
         that only a later fault in the same window would renormalise).
         The address space is a cache: faults re-map what is used."""
-        count = getattr(self.address_space, "region_count", None)
-        if count is None:
-            return
+        count = self.address_space.region_count
         limit = 64 + 2 * len(self.pmas)
         for p in self.pmas:
             limit += ((p.end - 1) >> 21) - (p.start >> 21)
@@ -549,10 +540,7 @@ class MemoryManagerCore:
                 allowed = v.effective_perms.intersect(p.translate_perms)
                 assert allowed.superset_of(p.effective_perms), (p, v)
             del host, view
-        regions: Any = getattr(self.address_space, "regions", None)
-        if regions is None:
-            return
-        for rs, re_, rperms in regions():
+        for rs, re_, rperms in self.address_space.regions():
             cur = rs
             for p in self.pmas.overlapping(rs, re_):
                 assert p.start <= cur, f"region [{rs:#x}, {re_:#x}) maps a pma gap at {cur:#x}"

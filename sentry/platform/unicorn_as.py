@@ -132,7 +132,7 @@ from __future__ import annotations
 
 import ctypes
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from unicorn import (
@@ -170,6 +170,7 @@ from sentry.platform.address_space import (
     INTERRUPTED,
     SYSCALL_STOP,
     VECTOR_UD,
+    OnSyscall,
     StopKind,
     StopReason,
 )
@@ -182,10 +183,6 @@ __all__ = [
     "OnSyscall",
     "UnicornAddressSpace",
 ]
-
-OnSyscall = Callable[[int, int, int, int, int, int, int], int | None]
-"""``on_syscall(nr, a0, a1, a2, a3, a4, a5) -> int | None``: the value for
-RAX, or None to leave the run loop."""
 
 _PAGE_MASK = PAGE_SIZE - 1
 
