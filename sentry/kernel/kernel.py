@@ -73,6 +73,7 @@ from sentry.kernel.signals import (
     setup_frame,
 )
 from sentry.kernel.task import Task, TaskStop, ThreadGroup
+from sentry.kernel.task_futex import MMTarget, futex_wake_quietly
 from sentry.linuxerr import EINTR, EIO, ENOSYS, EPERM, ETIMEDOUT, Errno
 from sentry.logs import get_logger
 from sentry.mm import MemoryManager
@@ -148,7 +149,7 @@ class Kernel:
         self._unbounded = False
         # [syscalls left in the running task's slice]; 0: no budget.
         self.sched = [0]
-        self.futexes = FutexManager(self)
+        self.futexes: FutexManager[Task] = FutexManager()
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
@@ -579,7 +580,7 @@ class Kernel:
             if ctid:
                 _, err = task.mm.copy_out(ctid, b"\0\0\0\0", DEFAULT_OPTS)
                 if err is None:
-                    self.futexes.wake_key_of(task, ctid, False, 1)
+                    futex_wake_quietly(task, ctid, False, 1)
         task.exited = True
         if task in self.run_queue:
             self.run_queue.remove(task)
@@ -635,13 +636,13 @@ class Kernel:
             return
 
     def _robust_death(self, task: Task, addr: int) -> None:
-        fx = self.futexes
+        mem = MMTarget(task.mm)
         for _ in range(64):
-            val = fx.load(task, addr)
+            val = mem.load_uint32(addr)
             if val & FUTEX_TID_MASK != task.tid:
                 return
             new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED
-            if fx.cas(task, addr, val, new) == val:
+            if mem.compare_and_swap_uint32(addr, val, new) == val:
                 if val & FUTEX_WAITERS:
-                    fx.wake_key_of(task, addr, False, 1)
+                    futex_wake_quietly(task, addr, False, 1)
                 return

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from sentry.abi.signals import SIG_DFL, SIG_IGN, SS_DISABLE
 from sentry.kernel.task import TASK_COMM_LEN
+from sentry.kernel.task_futex import futex_wake_quietly
 from sentry.usermem import DEFAULT_OPTS
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def begin_new_exec(t: Task, mm: MemoryManager, entry: int, sp: int, name: str) -
         # mm_release: the old image's clear_child_tid is zeroed and woken.
         _, err = t.mm.copy_out(t.clear_child_tid, b"\0\0\0\0", DEFAULT_OPTS)
         if err is None:
-            kernel.futexes.wake_key_of(t, t.clear_child_tid, False, 1)
+            futex_wake_quietly(t, t.clear_child_tid, False, 1)
         t.clear_child_tid = 0
     kernel.release_vfork_parent(t)
     old = t.mm

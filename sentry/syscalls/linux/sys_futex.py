@@ -25,6 +25,14 @@ from sentry.abi.futex import (
     FUTEX_WAKE_OP,
 )
 from sentry.kernel.task import Task
+from sentry.kernel.task_futex import (
+    futex_lock_pi,
+    futex_requeue,
+    futex_unlock_pi,
+    futex_wait,
+    futex_wake,
+    futex_wake_op,
+)
 from sentry.linuxerr import EINVAL, ENOSYS, ESRCH
 from sentry.syscalls.linux.args import s32
 
@@ -68,7 +76,6 @@ def sys_futex(t: Task, addr: int, op: int, val: int, a3: int, addr2: int, val3: 
     realtime = bool(op & FUTEX_CLOCK_REALTIME)
     if realtime and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
         raise ENOSYS
-    fx = t.kernel.futexes
     mask = val3 & 0xFFFFFFFF
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         deadline = _timeout(t, a3, cmd, realtime)
@@ -76,27 +83,27 @@ def sys_futex(t: Task, addr: int, op: int, val: int, a3: int, addr2: int, val3: 
             mask = FUTEX_BITSET_MATCH_ANY
         if not mask:
             raise EINVAL
-        return fx.wait(t, addr, private, val, mask, deadline)
+        return futex_wait(t, addr, private, val, mask, deadline)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         if cmd == FUTEX_WAKE:
             mask = FUTEX_BITSET_MATCH_ANY
         if not mask:
             raise EINVAL
-        return fx.wake(t, addr, private, mask, _n(val))
+        return futex_wake(t, addr, private, mask, _n(val))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         nwake, nreq = s32(val), s32(a3)
         if nwake < 0 or nreq < 0:
             raise EINVAL
-        return fx.requeue(t, addr, addr2, private, nwake, nreq, val3 if cmd == FUTEX_CMP_REQUEUE else None)
+        return futex_requeue(t, addr, addr2, private, nwake, nreq, val3 if cmd == FUTEX_CMP_REQUEUE else None)
     if cmd == FUTEX_WAKE_OP:
-        return fx.wake_op(t, addr, addr2, private, _n(val), _n(a3), val3 & 0xFFFFFFFF)
+        return futex_wake_op(t, addr, addr2, private, _n(val), _n(a3), val3 & 0xFFFFFFFF)
     if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2):
         deadline = _timeout(t, a3, cmd, realtime)
-        return fx.lock_pi(t, addr, private, deadline, try_only=False)
+        return futex_lock_pi(t, addr, private, deadline, try_only=False)
     if cmd == FUTEX_TRYLOCK_PI:
-        return fx.lock_pi(t, addr, private, None, try_only=True)
+        return futex_lock_pi(t, addr, private, None, try_only=True)
     if cmd == FUTEX_UNLOCK_PI:
-        return fx.unlock_pi(t, addr, private)
+        return futex_unlock_pi(t, addr, private)
     raise ENOSYS
 
 
