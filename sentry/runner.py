@@ -6,13 +6,17 @@ from __future__ import annotations
 import os
 import resource
 import shutil
+import stat
 import sys
 import tempfile
 from collections.abc import Callable
 from typing import TextIO
 
+from sentry import hostfd
+from sentry.abi.misc import RLIMIT_NOFILE
 from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
+from sentry.fsimpl.host.fs import DIR_CACHE_SIZE
 from sentry.fsimpl.root import build_root
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.kernel import Kernel, SyscallTracer
@@ -24,7 +28,9 @@ from sentry.mm import MemoryManager
 from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.context import FSContext
+from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
+from sentry.vfs.resolve import lookup_at
 
 
 def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
@@ -37,23 +43,61 @@ def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
     tg.umask = os.umask(0)
 
 
-def _stdio_table() -> FDTable:
-    """fds 0-2 are the host's stdio, never closed on the host. The table's
-    limit is the host's RLIMIT_NOFILE soft limit (what the guest reads
-    with getrlimit)."""
+def _stdio_table(fs: FSContext, root: str | None, limit: int) -> FDTable:
+    """fds 0-2 are the host's stdio, never closed on the host; ``limit``
+    is the guest's RLIMIT_NOFILE (``_guest_nofile``). A redirected regular file that lies in the guest's
+    writable tree gets its dentry (it is that file, metadata and all); any
+    other stdio has none: its data moves as its description allows,
+    reopening grants no more, and its metadata stays unchanged (a file in
+    the read-only rest keeps its path's EROFS for opening it by name)."""
     table = FDTable()
-    table.limit = min(resource.getrlimit(resource.RLIMIT_NOFILE)[0], 1 << 20)
+    table.limit = limit
     for fd, flags in ((0, O_RDONLY), (1, O_WRONLY), (2, O_WRONLY)):
         try:
-            mode = os.fstat(fd)
+            st = os.fstat(fd)
         except OSError:
             continue
-        del mode
         acc = _host_access(fd, flags)
-        f = HostFile(fd, acc, owns_fd=False)
+        dentry = _stdio_dentry(fd, st, fs, root) if stat.S_ISREG(st.st_mode) else None
+        f = HostFile(fd, acc, owns_fd=False, dentry=dentry)
         table.new_fd(f, min_fd=fd)
         f.dec_ref()
     return table
+
+
+def _stdio_dentry(fd: int, st: os.stat_result, fs: FSContext, root: str | None) -> Dentry | None:
+    """The guest's dentry for the host file open as ``fd``: its host path
+    walked in the guest's tree, kept only if it is the same file (device
+    and inode), else None (outside the root, deleted, renamed)."""
+    try:
+        host_path = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        return None
+    if not host_path.startswith("/"):
+        return None
+    try:
+        d = lookup_at(fs, fs.root, os.fsencode(guest_path(host_path, root)))
+        dst = d.stat()
+    except Errno:
+        return None
+    same = (dst.st_dev, dst.st_ino) == (st.st_dev, st.st_ino) and d.is_regular()
+    return d if same and d.writable else None
+
+
+def _guest_nofile() -> tuple[int, int]:
+    """The guest's RLIMIT_NOFILE (soft, hard): the host's as the user set it.
+    The sentry raises its own to the hard limit so the guest's table fills
+    before the host runs out; where the host cannot go higher, the guest
+    gets what is left after the sentry's reserve, its cached directory
+    handles and the descriptors it already holds (see sentry.hostfd)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    guest = hostfd.raise_limit()
+    host = hostfd.limit()
+    in_use = len(os.listdir("/proc/self/fd"))
+    later = min(32, host // 8)  # the sentry's own yet to come: executables' dups, /dev/urandom, mappings
+    room = host - hostfd.reserve() - min(DIR_CACHE_SIZE, host // 8) - in_use - later
+    soft = max(min(guest, room, 1 << 20), 3)
+    return soft, hard if hard != resource.RLIM_INFINITY else (1 << 64) - 1
 
 
 def _host_access(fd: int, default: int) -> int:
@@ -238,11 +282,16 @@ def _boot_and_run(
         image, filename = _load_initial(mm, fs, path, argv, envv, root, env.get("PATH"))
     except LoadError as e:
         print(f"run-guest: {e}", file=sys.stderr)
+        if e.fatal:  # Linux kills the new program with SIGSEGV here
+            print(f"run-guest: guest killed by {signal_name(SIGSEGV)}", file=sys.stderr)
+            return 128 + SIGSEGV
         return 127 if e.errno is ENOENT else 126
     cpu = mm.address_space.new_context()
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
-    task = kernel.create_process(mm, _stdio_table(), cpu)
+    nofile = _guest_nofile()
+    task = kernel.create_process(mm, _stdio_table(fs, root, nofile[0]), cpu)
+    task.tg.rlimits[RLIMIT_NOFILE] = nofile  # not the sentry's raised one
     task.comm = os.fsencode(filename).rsplit(b"/", 1)[-1][:15]
     _setup_fs(task.tg, fs)
     if strace_out is not None:

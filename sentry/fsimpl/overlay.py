@@ -85,6 +85,18 @@ class OverlayDir(Dentry):
     def open(self, flags: int, ctx: FSContext) -> FileDescription:
         return KDirFile(flags, self, ctx)
 
+    def getxattr(self, name: bytes) -> bytes:
+        return self.upper.getxattr(name)
+
+    def listxattr(self) -> list[bytes]:
+        return self.upper.listxattr()
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self.upper.setxattr(name, value, flags)
+
+    def removexattr(self, name: bytes) -> None:
+        self.upper.removexattr(name)
+
     # -- changes go to the upper directory -------------------------------------------
 
     def create(self, name: bytes, flags: int, mode: int, ctx: FSContext) -> FileDescription:

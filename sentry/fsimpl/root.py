@@ -36,6 +36,7 @@ from sentry.fsimpl.host.fs import HostFilesystem
 from sentry.fsimpl.kernfs import KDir
 from sentry.fsimpl.overlay import OverlayDir
 from sentry.fsimpl.proc import new_procfs
+from sentry.fsimpl.sys import new_sysfs
 from sentry.linuxerr import Errno
 from sentry.vfs.context import FSContext, VirtualFilesystem
 from sentry.vfs.dentry import Dentry
@@ -60,6 +61,7 @@ def build_root(
     """
     host_cwd = os.path.realpath(host_cwd or os.getcwd())
     if root_dir is None:
+        real_root = "/"
         fs = HostFilesystem("/", read_only=True, writable_subtree=host_cwd)
         guest_cwd = host_cwd
     else:
@@ -67,14 +69,19 @@ def build_root(
         fs = HostFilesystem(real_root, read_only=False)
         rel = os.path.relpath(host_cwd, real_root)
         guest_cwd = "/" if rel == "." or rel.startswith("..") else "/" + rel
-    vfs = VirtualFilesystem(fs.root)
+    fstype, source = host_mount_of(real_root)
+    vfs = VirtualFilesystem(fs.root, fstype=fstype, source=source,
+                            options=b"ro,relatime" if root_dir is None else b"rw,relatime")
     devfs = new_devfs(mf)
-    vfs.mount(fs.root, b"dev", devfs)
-    vfs.mount(fs.root, b"proc", new_procfs())
+    vfs.mount(fs.root, b"dev", devfs, fstype=b"devtmpfs", source=b"udev", options=b"rw,nosuid,relatime")
+    vfs.mount(fs.root, b"proc", new_procfs(), fstype=b"proc", source=b"proc",
+              options=b"rw,nosuid,nodev,noexec,relatime")
+    vfs.mount(fs.root, b"sys", new_sysfs(), fstype=b"sysfs", source=b"sysfs",
+              options=b"ro,nosuid,nodev,noexec,relatime")
     ctx = FSContext(vfs, fs.root, fs.root, owner)
     if scratch is not None:
         devfs.add(KDir(b"shm", 0o1777, dev=devfs.dev))  # the mount point readdir lists
-        vfs.mount(devfs, b"shm", _scratch_dir(scratch, "shm"))
+        vfs.mount(devfs, b"shm", _scratch_dir(scratch, "shm"), **_TMPFS)
         if root_dir is None and host_cwd != _HOST_TMP:
             _mount_private_tmp(vfs, fs.root, _scratch_dir(scratch, "tmp"))
     try:
@@ -85,6 +92,26 @@ def build_root(
 
 
 _HOST_TMP = "/tmp"
+_TMPFS = {"fstype": b"tmpfs", "source": b"tmpfs", "options": b"rw,nosuid,nodev,relatime"}
+
+
+def host_mount_of(path: str) -> tuple[bytes, bytes]:
+    """(file system type, source) of the host mount holding ``path``, from
+    the host's /proc/self/mountinfo: what /proc/mounts shows for the
+    guest's root, so ``df`` names the same file system natively and in the
+    guest. ``(b"none", b"none")`` when it cannot be read."""
+    best, found = -1, (b"none", b"none")
+    try:
+        with open("/proc/self/mountinfo", "rb") as f:
+            for line in f:
+                fields = line.split()
+                sep = fields.index(b"-")
+                point = fields[4].decode("unicode_escape")
+                if (path == point or path.startswith(point.rstrip("/") + "/")) and len(point) > best:
+                    best, found = len(point), (fields[sep + 1], fields[sep + 2])
+    except (OSError, ValueError, IndexError):
+        pass
+    return found
 
 
 def _scratch_dir(scratch: str, name: str) -> Dentry:
@@ -105,6 +132,6 @@ def _mount_private_tmp(vfs: VirtualFilesystem, root: Dentry, upper: Dentry) -> N
     except Errno:
         lower = None
     if lower is None or not lower.is_dir():
-        vfs.mount(root, b"tmp", upper)
+        vfs.mount(root, b"tmp", upper, **_TMPFS)
         return
-    vfs.mount(root, b"tmp", OverlayDir(upper, lower))
+    vfs.mount(root, b"tmp", OverlayDir(upper, lower), **_TMPFS)

@@ -53,6 +53,7 @@ from sentry.abi.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, RO
 from sentry.abi.signals import (
     CLD_EXITED,
     CLD_KILLED,
+    NSIG,
     SA_NODEFER,
     SA_RESETHAND,
     SA_RESTART,
@@ -163,6 +164,10 @@ class Kernel:
         self._next_tid += 1
         return tid
 
+    def last_tid(self) -> int:
+        """The id most recently handed out (0 before any)."""
+        return self._next_tid - 1
+
     def new_address_space(self) -> AddressSpace:
         return _new_address_space()
 
@@ -201,6 +206,9 @@ class Kernel:
         preempt = self.preempt
 
         def on_syscall(nr: int, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int | None:
+            # Linux do_syscall_x64 dispatches on the low 32 bits of RAX
+            # (``unsigned int unr = nr``): high bits are ignored.
+            nr &= 0xFFFFFFFF
             h = handlers[nr] if nr < nhandlers else None
             try:
                 ret = unknown(task, nr) if h is None else h(task, a0, a1, a2, a3, a4, a5)
@@ -610,7 +618,9 @@ class Kernel:
             parent.child_waiters.remove(w)
             self.wake(w)
         live = [x for x in parent.tasks if not x.exited]
-        if tg.exit_signal and live:
+        # Legacy clone takes any byte as the exit signal; Linux's
+        # do_notify_parent sends it only if it is a valid signal.
+        if 0 < tg.exit_signal <= NSIG and live:
             code = CLD_KILLED if tg.fatal_signal else CLD_EXITED
             self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid))
 

@@ -16,14 +16,19 @@ class LoadError(Exception):
     EACCES for a file that is not a regular file or may not be read or
     executed, E2BIG for argument lists that do not fit, ENOMEM when the
     memory manager refuses a mapping.
+
+    ``fatal`` marks failures Linux meets only after execve's point of no
+    return (mapping the segments, the bss, the stack): there the caller
+    does not get an error but dies of SIGSEGV.
     """
 
-    def __init__(self, message: str, err: Errno = ENOEXEC) -> None:
+    def __init__(self, message: str, err: Errno = ENOEXEC, *, fatal: bool = False) -> None:
         message = " ".join(message.split())  # guarantee a single line
         super().__init__(message)
         self.message = message
         self.errno: Errno = err
         self.err: Errno = err
+        self.fatal = fatal
 
     def __str__(self) -> str:
         return self.message

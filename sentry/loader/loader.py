@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
-from sentry.linuxerr import EACCES, ELOOP, ENOMEM, Errno, errno_of
+from sentry.hostfd import room
+from sentry.linuxerr import EACCES, ELOOP, ENOMEM, ETXTBSY, Errno, errno_of
 from sentry.loader.auxv import (
     AT_BASE,
     AT_CLKTCK,
@@ -66,7 +67,7 @@ from sentry.loader.script import (
     script_argv,
 )
 from sentry.loader.stack import RANDOM_SIZE, STK_LIM, StackImage, build_stack, check_args
-from sentry.memmap.mappable import HostFileMappable
+from sentry.memmap.mappable import HostFileMappable, has_writers
 from sentry.mm import MemoryManager, MMapOpts
 from sentry.usermem import IOOpts
 
@@ -156,7 +157,10 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
     execute permission.
     """
     try:
+        room()
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NOCTTY | os.O_NONBLOCK)
+    except Errno as e:
+        raise LoadError(f"{name}: cannot open: {e.message}", e) from None
     except OSError as e:
         err = errno_of(e)
         raise LoadError(f"{name}: cannot open: {e.strerror or err.message}", err)
@@ -167,6 +171,8 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
             raise LoadError(f"{name}: is {kind}", EACCES)
         if not os.access(path, os.X_OK):
             raise LoadError(f"{name}: permission denied (not executable)", EACCES)
+        if has_writers((st.st_dev, st.st_ino)):
+            raise LoadError(f"{name}: text file busy (open for writing)", ETXTBSY)
         os.set_blocking(fd, True)
     except OSError as e:
         os.close(fd)
@@ -189,19 +195,23 @@ def _mmap(
     offset: int = 0,
     grows_down: bool = False,
     vma_name: str = "",
+    account: bool = False,
 ) -> int:
     """Map ``what`` of program ``name`` privately at exactly ``[addr, addr +
     length)``, replacing anything there (MAP_FIXED), with ``perms`` (maximum
     permissions: any). Anonymous memory unless ``mappable`` (at ``offset``).
-    A failure is a LoadError."""
+    ``account`` charges it to the overcommit limit (Linux ``vm_brk_flags``
+    does for the bss, so a bss larger than RAM + swap fails). A failure is
+    a fatal LoadError (Linux is past the point of no return here)."""
     opts = MMapOpts(
         length=length, addr=addr, offset=offset, fixed=True, unmap=True, private=True, grows_down=grows_down,
         perms=perms, max_perms=ANY_ACCESS, mappable=mappable, name=vma_name,
+        noreserve=False if account else None,
     )
     try:
         return mm.mmap(opts)
     except Errno as e:
-        raise LoadError(f"{name}: cannot map {what} at {addr:#x}+{length:#x}: {e}", e)
+        raise LoadError(f"{name}: cannot map {what} at {addr:#x}+{length:#x}: {e}", e, fatal=True) from None
 
 
 def _map_segment(
@@ -246,13 +256,14 @@ def _map_segment(
         done, err = mm.zero_out(zero_start, mapped_end - zero_start, _IGNORE_PERMS)
         if err is not None:
             raise LoadError(f"{name}: cannot zero bss of {what} at {zero_start + done:#x}: {err}",
-                            err if isinstance(err, Errno) else ENOMEM)
+                            err if isinstance(err, Errno) else ENOMEM, fatal=True)
         anon_start = mapped_end
     else:
         anon_start = zero_start & _PAGE_MASK
     anon_end = _page_up(zero_end)
     if anon_end > anon_start:
-        _mmap(mm, name, f"bss of {what}", anon_start, anon_end - anon_start, AccessType(True, True, perms.execute))
+        _mmap(mm, name, f"bss of {what}", anon_start, anon_end - anon_start, AccessType(True, True, perms.execute),
+              account=True)
         mapped_end = anon_end
     return mapped_end
 
@@ -478,6 +489,7 @@ def load(
             raise LoadError(f"{shown}: initial stack of {image.top - image.sp} bytes exceeds the stack size", ENOMEM)
 
         # Point of no return: from here on mm changes.
+        mm.set_executable_file((st.st_dev, st.st_ino))
         mappable = HostFileMappable(fd, shown, False)
         mapped_end = 0
         for ph in info.loads:

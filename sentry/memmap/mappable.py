@@ -24,6 +24,21 @@ Implementations here:
   reads what the file holds. Pages wholly beyond end of file translate to a
   ``BusError`` (SIGBUS for the guest, EFAULT for syscall copies) exactly as
   on Linux.
+
+Host files the sentry itself truncates (``host_file_truncated``, called by
+the host file system for ftruncate, truncate and O_TRUNC) have their pages
+past the new end dropped from every address space that faulted them in
+(Linux ``truncate_pagecache``, private copies included), so the next guest
+access faults and gets SIGBUS: no stale host mapping past end of file is
+ever touched (that would be a SIGBUS of the sentry itself). Other host
+processes changing the files is outside the sandbox's assumption of
+exclusive access (docs/vfs.md).
+
+Executables being run are write-denied (``deny_write``/``allow_write``,
+Linux ``exe_file_deny_write_access``): opening one for writing or
+truncating it is ETXTBSY (``write_denied``). Conversely files open for
+writing (``get_write_access``/``put_write_access``: host file descriptions
+and shared writable mappings) cannot be executed (``has_writers``).
 """
 
 from __future__ import annotations
@@ -31,9 +46,12 @@ from __future__ import annotations
 import ctypes
 import mmap
 import os
-from typing import NamedTuple, Protocol
+import weakref
+from collections import Counter
+from typing import Any, NamedTuple, Protocol
 
 from sentry.hostarch import ANY_ACCESS, HUGE_PAGE_SIZE, PAGE_SIZE, READ_WRITE, AccessType
+from sentry.hostfd import room
 from sentry.memmap.file import File, FileRange
 
 
@@ -84,6 +102,65 @@ class Mappable(Protocol):
     def device_inode(self) -> tuple[int, int]:
         """(device number, inode number) for /proc/pid/maps."""
         ...
+
+
+class MappingSpace(Protocol):
+    """What holds translations of a mappable (a MemoryManager)."""
+
+    def invalidate_mappable(self, mappable: object, start: int) -> None:
+        """Drop every translation of ``mappable`` at offsets >= ``start``
+        (page-aligned), private copies included."""
+        ...
+
+
+_HOST_MAPPABLES: dict[tuple[int, int], weakref.WeakSet[HostFileMappable]] = {}
+_WRITE_DENIED: Counter[tuple[int, int]] = Counter()
+
+
+def host_file_truncated(dev: int, ino: int, size: int) -> None:
+    """The host file (``dev``, ``ino``) now has ``size`` bytes: every
+    address space drops its translations of the pages wholly past the new
+    end of file (see the module docstring)."""
+    for m in list(_HOST_MAPPABLES.get((dev, ino), ())):
+        m.truncated(size)
+
+
+def deny_write(key: tuple[int, int]) -> None:
+    """A process now runs the file ``key`` (device, inode)."""
+    _WRITE_DENIED[key] += 1
+
+
+def allow_write(key: tuple[int, int]) -> None:
+    """One process running ``key`` is gone (exec or exit)."""
+    _WRITE_DENIED[key] -= 1
+    if _WRITE_DENIED[key] <= 0:
+        del _WRITE_DENIED[key]
+
+
+def write_denied(key: tuple[int, int]) -> bool:
+    """Whether opening ``key`` for writing must fail with ETXTBSY."""
+    return _WRITE_DENIED[key] > 0 if key in _WRITE_DENIED else False
+
+
+_WRITERS: Counter[tuple[int, int]] = Counter()
+
+
+def get_write_access(key: tuple[int, int]) -> None:
+    """A description (or shared writable mapping) of ``key`` may write it
+    (Linux ``i_writecount``): executing it is ETXTBSY meanwhile."""
+    _WRITERS[key] += 1
+
+
+def put_write_access(key: tuple[int, int]) -> None:
+    """One writer of ``key`` is gone."""
+    _WRITERS[key] -= 1
+    if _WRITERS[key] <= 0:
+        del _WRITERS[key]
+
+
+def has_writers(key: tuple[int, int]) -> bool:
+    """Whether ``key`` is open for writing somewhere (exec: ETXTBSY)."""
+    return key in _WRITERS
 
 
 class RefCounted:
@@ -179,35 +256,73 @@ class SharedAnonMappable(RefCounted):
         return (1, 4)
 
 
-class HostFileMapping:
-    """A ``File`` over ``mmap(2)`` of a host fd: host pointer and internal
-    view of the same pages. Writable mappings are MAP_SHARED (writes reach
-    the host file); read-only ones are MAP_PRIVATE and never written by the
-    sentry, so they see the file's current contents.
+#: Host files are mapped in windows of this many bytes (file-offset
+#: aligned), so mapping one page of a huge sparse file costs one window,
+#: never the whole file (issue 19). A multiple of the fault window.
+HOST_WINDOW_SIZE = 8 * HUGE_PAGE_SIZE
+_MAP_NORESERVE = 0x4000
 
-    Pages are not reference counted: the host page cache owns them.
+
+class HostMapError(Exception):
+    """The host refused to map a window of a file (ENOMEM, EMFILE...): the
+    fault becomes SIGBUS for the guest, a copy EFAULT; never a sentry
+    death."""
+
+
+class HostFileMapping:
+    """A ``File`` over ``mmap(2)`` of a host fd, one window at a time.
+
+    Offsets are file offsets. Each ``HOST_WINDOW_SIZE`` window is mapped on
+    first translation and stays mapped while this object lives; host memory
+    is contiguous within a window only (``translate`` never crosses one, and
+    pmas merge only across contiguous host addresses). Writable mappings
+    are MAP_SHARED (writes reach the host file); read-only ones MAP_PRIVATE
+    with MAP_NORESERVE (no commit charge) and never written by the sentry,
+    so they see the file's current contents.
+
+    Pages are not reference counted: the host page cache owns them. The fd
+    is the mappable's; windows are only created while it is open.
     """
 
     def __init__(self, fd: int, size: int, writable: bool) -> None:
         self.size = size
-        self._length = max(-(-size // PAGE_SIZE) * PAGE_SIZE, PAGE_SIZE)
-        access = mmap.ACCESS_WRITE if writable else mmap.ACCESS_COPY
-        # Python refuses lengths past EOF; map the file's bytes and reach the
-        # rest of the last page (zero-filled by the host) through the pointer.
-        self._map = mmap.mmap(fd, size, access=access) if size > 0 else None
-        if self._map is not None:
-            self._base = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
-            self._view = memoryview((ctypes.c_char * self._length).from_address(self._base)).cast("B")
-        else:
-            self._base = 0
-            self._view = memoryview(bytearray(0))
+        self._fd = fd
+        self._writable = writable
+        self._windows: dict[int, Any] = {}  # window index -> ctypes array (keeps its mmap alive)
+
+    def window(self, index: int) -> Any:
+        """The ctypes array over window ``index`` (mapped now if needed).
+        Raises HostMapError if the host refuses."""
+        w = self._windows.get(index)
+        if w is not None:
+            return w
+        start = index * HOST_WINDOW_SIZE
+        length = min(HOST_WINDOW_SIZE, self.size - start)
+        if length <= 0:
+            raise HostMapError(f"window {index} lies past end of file")
+        flags = mmap.MAP_SHARED if self._writable else mmap.MAP_PRIVATE | _MAP_NORESERVE
+        try:
+            # Python refuses lengths past EOF; map the file's bytes and reach
+            # the rest of the last page (zero-filled by the host) by address.
+            m = mmap.mmap(self._fd, length, flags=flags, prot=mmap.PROT_READ | mmap.PROT_WRITE, offset=start)
+        except (OSError, ValueError) as e:
+            raise HostMapError(str(e)) from None
+        base = ctypes.addressof(ctypes.c_char.from_buffer(m))
+        w = (ctypes.c_char * (-(-length // PAGE_SIZE) * PAGE_SIZE)).from_address(base)
+        w.host_map = m  # type: ignore[attr-defined]  # views of w keep w, and so the mapping, alive
+        self._windows[index] = w
+        return w
 
     def map_internal(self, fr: FileRange, at: AccessType) -> memoryview:
-        """The host bytes of ``fr`` (precondition: within the mapped pages)."""
-        return self._view[fr.start : fr.end]
+        """The host bytes of ``fr``. Precondition: within one window that
+        ``translate`` mapped, and within the file's pages."""
+        index = fr.start // HOST_WINDOW_SIZE
+        base = index * HOST_WINDOW_SIZE
+        return memoryview(self.window(index)).cast("B")[fr.start - base : fr.end - base]
 
     def host_address(self, offset: int) -> int:
-        return self._base + offset
+        index = offset // HOST_WINDOW_SIZE
+        return ctypes.addressof(self.window(index)) + offset - index * HOST_WINDOW_SIZE
 
     def inc_ref(self, fr: FileRange) -> None:
         return None
@@ -232,12 +347,29 @@ class HostFileMappable(RefCounted):
     """
 
     def __init__(self, fd: int, path: str, writable: bool) -> None:
+        room()  # EMFILE rather than eat the sentry's reserve (see sentry.hostfd)
         self._fd = os.dup(fd)
         st = os.fstat(self._fd)
         self.path = path
         self._dev_ino = (st.st_dev, st.st_ino)
         self._writable = writable
         self._mapping: HostFileMapping | None = None
+        self._spaces: weakref.WeakSet[MappingSpace] = weakref.WeakSet()
+        if writable:
+            get_write_access(self._dev_ino)  # a shared writable mapping writes the file
+        _HOST_MAPPABLES.setdefault(self._dev_ino, weakref.WeakSet()).add(self)
+
+    def add_space(self, space: MappingSpace) -> None:
+        """``space`` now holds (or may hold) translations of this file."""
+        self._spaces.add(space)
+
+    def truncated(self, size: int) -> None:
+        """The file shrank (or grew) to ``size``: spaces drop what lies past
+        its last page; the next translation maps the file afresh."""
+        start = -(-size // PAGE_SIZE) * PAGE_SIZE
+        for space in list(self._spaces):
+            space.invalidate_mappable(self, start)
+        self._mapping = None
 
     def _current(self) -> HostFileMapping:
         if self._fd < 0:
@@ -252,15 +384,27 @@ class HostFileMappable(RefCounted):
         return m
 
     def translate(self, start: int, end: int, at: AccessType) -> tuple[list[Translation], Exception | None]:
-        """Translate ``[start, end)``; pages past end of file are a BusError."""
+        """Translate ``[start, end)``, one translation per host window;
+        pages past end of file, or a window the host cannot map, are a
+        BusError."""
         m = self._current()
         limit = min(end, m.mapped_pages_end)
         if limit <= start:
             return [], BusError()
         perms = READ_WRITE if self._writable else AccessType(True, False, True)
         perms = AccessType(perms.read, perms.write, True)
-        tr = [Translation(start, limit, m, start, perms)]
-        return tr, (BusError() if limit < end else None)
+        out: list[Translation] = []
+        off = start
+        while off < limit:
+            index = off // HOST_WINDOW_SIZE
+            piece_end = min((index + 1) * HOST_WINDOW_SIZE, limit)
+            try:
+                m.window(index)
+            except HostMapError as e:
+                return out, BusError(str(e))
+            out.append(Translation(off, piece_end, m, off, perms))
+            off = piece_end
+        return out, (BusError() if limit < end else None)
 
     def mapped_name(self) -> str:
         return self.path
@@ -278,6 +422,8 @@ class HostFileMappable(RefCounted):
     def _release(self) -> None:
         fd, self._fd = self._fd, -1
         self._mapping = None
+        if self._writable:
+            put_write_access(self._dev_ino)
         if fd >= 0:
             os.close(fd)
 

@@ -39,6 +39,7 @@ class MemoryManager(MemoryManagerSyscalls):
         child.metadata.auxv = list(md.auxv)
         child.metadata.executable = md.executable
         child.metadata.start_stack = md.start_stack
+        child.set_executable_file(md.exe_key)
         for v in self.vmas:
             if v.dont_fork or v.wipe_on_fork:
                 # pmas follow the boundaries of vmas fork treats specially.
@@ -48,6 +49,9 @@ class MemoryManager(MemoryManagerSyscalls):
             c = v.copy()
             if c.mappable is not None:
                 c.mappable.inc_ref()
+                add_space = getattr(c.mappable, "add_space", None)
+                if add_space is not None:
+                    add_space(child)  # the child inherits private copies of its pages
             child.vmas.insert(c)
         for p in self.pmas:
             if not p.private:
@@ -79,6 +83,7 @@ class MemoryManager(MemoryManagerSyscalls):
         this was). Idempotent.
         """
         self.users = 0
+        self.set_executable_file(None)
         self.address_space.release()
         pmas, self.pmas = self.pmas, type(self.pmas)()
         for p in pmas:

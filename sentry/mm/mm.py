@@ -48,7 +48,7 @@ from sentry.hostarch import (
 from sentry.linuxerr import EFAULT, EPERM, Errno
 from sentry.logs import get_logger
 from sentry.memfile import MemoryFile
-from sentry.memmap.mappable import BusError
+from sentry.memmap.mappable import BusError, allow_write, deny_write
 from sentry.mm.pma import Pma
 from sentry.mm.vma import Vma
 from sentry.platform import AddressSpace
@@ -160,6 +160,9 @@ class Metadata:
     auxv: list[tuple[int, int]] = field(default_factory=list)
     executable: str = ""
     start_stack: int = 0  # the initial stack pointer (Linux mm->start_stack)
+    # (device, inode) of the executable while this MM runs it (mm->exe_file):
+    # write-denied, see set_executable_file.
+    exe_key: tuple[int, int] | None = None
 
 
 @dataclass
@@ -303,6 +306,11 @@ class MemoryManagerCore:
                 )
                 cur = piece_end
             return end, None
+        # The mappable may later ask this MM to drop what it translated
+        # (a host file truncated: see memmap.mappable.host_file_truncated).
+        add_space = getattr(v.mappable, "add_space", None)
+        if add_space is not None:
+            add_space(self)
         # Private mappings translate read-only and copy on the first write.
         want = AccessType(True, at.write and not v.private, at.execute)
         translations, err = v.mappable.translate(v.mappable_offset(start), v.mappable_offset(end), want)
@@ -372,6 +380,28 @@ class MemoryManagerCore:
         self.address_space.unmap(start, end - start)
         for p in self.pmas.remove_range(start, end):
             p.file.dec_ref(p.file_range())
+
+    def set_executable_file(self, key: tuple[int, int] | None) -> None:
+        """Record the host file (device, inode) this MM runs: while the MM
+        lives, opening it for writing or truncating it is ETXTBSY (Linux
+        ``set_mm_exe_file`` denies write access). None forgets it."""
+        old, self.metadata.exe_key = self.metadata.exe_key, key
+        if key is not None:
+            deny_write(key)
+        if old is not None:
+            allow_write(old)
+
+    def invalidate_mappable(self, mappable: object, start: int) -> None:
+        """Drop the pmas of every vma mapping ``mappable`` at mappable
+        offsets from ``start`` on, private copy-on-write copies included
+        (Linux ``unmap_mapping_range(..., even_cows=1)`` on truncation): the
+        next access faults and translates again (SIGBUS past end of file)."""
+        for v in list(self.vmas):
+            if v.mappable is not mappable:
+                continue
+            lo = v.start + max(0, start - v.off)
+            if lo < v.end:
+                self._invalidate(lo, v.end)
 
     # -- internal mappings -------------------------------------------------
 

@@ -35,6 +35,11 @@ Divergences kept, and why:
   WIPEONFORK/KEEPONFORK is accepted and ignored.
 * PROT_EXEC-only memory is readable, as on x86 without protection keys
   (Linux on PKU hardware makes it execute-only).
+* There is no [vvar]/[vdso]. Linux's destructive madvise walks (DONTNEED,
+  FREE, ...) from below the top of the address space to past it stop with
+  EINVAL at vvar (VM_PFNMAP), after dropping the vmas below it; the sentry
+  refuses such a range up front (EINVAL, nothing dropped), so the stack
+  survives either way (tests/semantics sys_validation).
 """
 
 from __future__ import annotations
@@ -65,6 +70,9 @@ _MADV_FORK_FLAGS = {
     MADV_WIPEONFORK: ("wipe_on_fork", True),
     MADV_KEEPONFORK: ("wipe_on_fork", False),
 }
+# Advice Linux refuses on [vvar] (VM_PFNMAP | VM_IO: DONTNEED, FREE, REMOVE,
+# DOFORK, WIPEONFORK, COLD, PAGEOUT, DONTNEED_LOCKED); see madvise.
+_MADV_STOPPED_BY_VVAR = frozenset({MADV_DONTNEED, MADV_FREE, MADV_REMOVE, MADV_DOFORK, MADV_WIPEONFORK, 20, 21, 24})
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
 
@@ -424,6 +432,10 @@ class MemoryManagerSyscalls(MemoryManagerIO):
         max_addr = self.layout.max_addr
         if new_size == 0 or new_size > max_addr:
             raise EINVAL
+        if old_size > new_size and (old_size > max_addr or old_addr > max_addr - old_size):
+            # Linux shrinks first with do_vmi_munmap, whose range check
+            # refuses a tail past the top before anything is unmapped.
+            raise EINVAL
         implies_new = bool(flags & (MREMAP_FIXED | MREMAP_DONTUNMAP))
         if implies_new:
             if new_addr > max_addr - new_size or new_addr & ~_PAGE_MASK:
@@ -556,6 +568,12 @@ class MemoryManagerSyscalls(MemoryManagerIO):
             raise EINVAL
         if end == addr:
             return
+        if addr < self.layout.max_addr < end and advice in _MADV_STOPPED_BY_VVAR:
+            # On Linux a range from below the top to past it reaches the
+            # [vvar] mapping above the mmap area (VM_PFNMAP: EINVAL) before
+            # the stack. The sentry has no vvar; it refuses before acting so
+            # the stack survives, where Linux first drops the vmas below vvar.
+            raise EINVAL
         flag = _MADV_FORK_FLAGS.get(advice)
         for v in self.vmas.overlapping(addr, end):
             anon_private = v.mappable is None and v.private

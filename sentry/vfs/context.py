@@ -9,16 +9,37 @@ directories, and the host's own ``/dev`` and ``/proc`` are never reachable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sentry.vfs.dentry import Dentry
 
 
-class VirtualFilesystem:
-    """The guest's tree: a root dentry plus mounts on top of it."""
+@dataclass(frozen=True)
+class Mount:
+    """One line of /proc/mounts: what is mounted (``root``), the file
+    system type, the source ("device") and the mount options, all as
+    Linux prints them. ``mount_id`` and ``parent_id`` are mountinfo's."""
 
-    def __init__(self, root: Dentry) -> None:
+    mount_id: int
+    parent_id: int
+    root: Dentry
+    fstype: bytes
+    source: bytes
+    options: bytes
+
+
+class VirtualFilesystem:
+    """The guest's tree: a root dentry plus mounts on top of it.
+
+    ``fstype``, ``source`` and ``options`` describe the root mount for
+    /proc/mounts (see :class:`Mount`)."""
+
+    def __init__(self, root: Dentry, *, fstype: bytes = b"rootfs", source: bytes = b"none",
+                 options: bytes = b"rw") -> None:
         self.root = root
+        #: Every mount in mount order, the root first.
+        self.mount_list: list[Mount] = [Mount(1, 1, root, fstype, source, options)]
         # (key of the directory holding the mount point, name) -> mounted root
         self._mounts: dict[tuple[tuple[object, ...], bytes], Dentry] = {}
         # id(mounted root) -> the directory holding its mount point
@@ -29,9 +50,13 @@ class VirtualFilesystem:
         # the guest makes (``invalidate``). See ``sentry.vfs.resolve``.
         self.prefix_cache: dict[tuple[tuple[object, ...], bytes], Dentry] = {}
 
-    def mount(self, parent: Dentry, name: bytes, root: Dentry) -> None:
+    def mount(self, parent: Dentry, name: bytes, root: Dentry, *, fstype: bytes = b"none",
+              source: bytes = b"none", options: bytes = b"rw") -> None:
         """Make ``root`` appear as ``parent/name`` (its ``parent`` and
-        ``name`` become the mount point's, so ``..`` and paths work)."""
+        ``name`` become the mount point's, so ``..`` and paths work).
+        The other arguments describe it in /proc/mounts."""
+        parent_id = next((m.mount_id for m in reversed(self.mount_list) if _within(parent, m.root)), 1)
+        self.mount_list.append(Mount(len(self.mount_list) + 1, parent_id, root, fstype, source, options))
         root.parent = parent
         root.name = name
         self._mounts[(parent.key(), name)] = root
@@ -128,3 +153,13 @@ def absolute_path(d: Dentry) -> str:
     if d.is_dead():
         path += " (deleted)"
     return path
+
+
+def _within(d: Dentry, root: Dentry) -> bool:
+    """Whether ``d`` is ``root`` or lies below it (by parent links)."""
+    cur: Dentry | None = d
+    while cur is not None:
+        if cur is root:
+            return True
+        cur = cur.parent
+    return False

@@ -24,7 +24,7 @@ import os
 from typing import TYPE_CHECKING, NamedTuple
 
 from sentry.abi.fcntl import S_IFDIR, S_IFLNK, S_IFMT, S_IFREG
-from sentry.linuxerr import EINVAL, ENOTDIR, EPERM, EROFS
+from sentry.linuxerr import EINVAL, ENOTDIR, EOPNOTSUPP, EPERM, EROFS
 
 if TYPE_CHECKING:
     from sentry.vfs.context import FSContext
@@ -155,6 +155,26 @@ class Dentry:
     def same_filesystem(self, other: Dentry) -> bool:
         """Whether link/rename between the two is possible (else EXDEV)."""
         return False
+
+    # -- extended attributes (names already validated by the syscall layer) -------
+
+    def getxattr(self, name: bytes) -> bytes:
+        """The value of attribute ``name``: ENODATA when unset; a file
+        system without attributes answers EOPNOTSUPP (Linux)."""
+        raise EOPNOTSUPP
+
+    def listxattr(self) -> list[bytes]:
+        """Every attribute name (empty where there are none)."""
+        return []
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        """Set ``name`` (XATTR_CREATE: EEXIST if set; XATTR_REPLACE:
+        ENODATA if not). The sentry's synthetic trees are not read-only
+        mounts on Linux: EOPNOTSUPP, not EROFS."""
+        raise EOPNOTSUPP
+
+    def removexattr(self, name: bytes) -> None:
+        raise EOPNOTSUPP
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"

@@ -50,6 +50,7 @@ from sentry.linuxerr import (
     ENOTDIR,
     ENOTTY,
     ENXIO,
+    EOPNOTSUPP,
     EPERM,
     EROFS,
     ESPIPE,
@@ -113,6 +114,14 @@ class FileDescription:
     def writable(self) -> bool:
         acc = self.flags & O_ACCMODE
         return acc in (O_WRONLY, O_RDWR) and not self.flags & O_PATH
+
+    @property
+    def in_writable_tree(self) -> bool:
+        """False where the file's metadata must not change (EROFS): a file
+        on a read-only tree, or a host file the guest inherited without a
+        writable name for it. Files that are the sentry's own (pipes,
+        synthetic files) answer True and refuse changes themselves."""
+        return self.dentry is None or self.dentry.writable
 
     @property
     def is_path(self) -> bool:
@@ -268,6 +277,26 @@ class FileDescription:
 
     def release(self) -> None:
         """The last reference is gone (called once)."""
+
+    # -- extended attributes: the dentry's, as f*xattr reach the inode ------------
+
+    def getxattr(self, name: bytes) -> bytes:
+        if self.dentry is None:
+            raise EOPNOTSUPP
+        return self.dentry.getxattr(name)
+
+    def listxattr(self) -> list[bytes]:
+        return self.dentry.listxattr() if self.dentry is not None else []
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        if self.dentry is None:
+            raise EOPNOTSUPP
+        self.dentry.setxattr(name, value, flags)
+
+    def removexattr(self, name: bytes) -> None:
+        if self.dentry is None:
+            raise EOPNOTSUPP
+        self.dentry.removexattr(name)
 
 
 class PathFile(FileDescription):

@@ -325,10 +325,15 @@ def symlink_at(ctx: FSContext, target: bytes, start: Dentry, path: bytes) -> Non
 
 
 def link_at(ctx: FSContext, old: Dentry, new_start: Dentry, new_path: bytes) -> None:
-    """linkat after the old path was resolved (to ``old``)."""
+    """linkat after the old path was resolved (to ``old``). EROFS when the
+    new directory is read-only (Linux's ``filename_create``), then EXDEV
+    when ``old`` is on another file system or outside the writable tree
+    the new name is in: the default setup's writable working directory is
+    a mount of its own for links, as a Linux bind mount would be, so a
+    host file outside it never gains a writable name."""
     w = Walk(ctx)
     p = _create_target(w, new_start, new_path, want_dir=False)
-    if not old.same_filesystem(p.dir):
+    if not old.same_filesystem(p.dir) or not old.writable:
         raise EXDEV
     if old.is_dir():
         raise EPERM
@@ -378,8 +383,8 @@ def rename_at(ctx: FSContext, old_start: Dentry, old_path: bytes, new_start: Den
         raise EBUSY
     if np.kind != LAST_NORM:
         raise EEXIST if flags & RENAME_NOREPLACE else EBUSY
-    if not op.dir.same_filesystem(np.dir):
-        raise EXDEV
+    if not op.dir.same_filesystem(np.dir) or op.dir.writable != np.dir.writable:
+        raise EXDEV  # crossing the writable tree's edge is crossing a mount (see link_at)
     if not op.dir.writable or not np.dir.writable:
         raise EROFS
     old = w.child(op.dir, op.name)

@@ -170,3 +170,102 @@ def test_make_builds_like_native(tmp_path: Path) -> None:
         outputs.append((r.returncode, r.stdout, (work / "out.txt").read_text()))
     assert outputs[0][0] == 0 and outputs[0][2] == "HELLO\n"
     assert outputs[1] == outputs[0]
+
+
+def _bb(*argv: str) -> tuple[subprocess.CompletedProcess[bytes], subprocess.CompletedProcess[bytes]]:
+    native = subprocess.run([BUSYBOX, *argv], capture_output=True, timeout=60)
+    return native, _run_guest(BUSYBOX, *argv)
+
+
+@needs_busybox
+def test_df_of_root_names_the_same_file_system_as_native() -> None:
+    native, sentry = _bb("df", "/")
+    assert native.returncode == sentry.returncode == 0, sentry.stderr
+    n, s = native.stdout.decode().splitlines(), sentry.stdout.decode().splitlines()
+    assert n[0] == s[0]
+    # Filesystem, 1K-blocks and mount point agree; used/available move with the disk.
+    assert (n[1].split()[:2], n[1].split()[-1]) == (s[1].split()[:2], s[1].split()[-1])
+
+
+@needs_busybox
+def test_free_reports_the_guest_memory() -> None:
+    native, sentry = _bb("free")
+    assert sentry.returncode == 0 and sentry.stderr == b""
+    n, s = native.stdout.decode().splitlines(), sentry.stdout.decode().splitlines()
+    assert n[0].split() == s[0].split()
+    total, used, free = (int(x) for x in s[1].split()[1:4])
+    assert total == int(n[1].split()[1])  # the guest's memory is the host's MemTotal
+    assert 0 < used < total and used + free == total
+
+
+@needs_busybox
+def test_uptime_prints_what_native_prints_in_shape() -> None:
+    import re
+
+    shape = re.compile(r"^ \d\d:\d\d:\d\d up .+, +\d+ users?, +load average: \d+\.\d\d, \d+\.\d\d, \d+\.\d\d$")
+    native, sentry = _bb("uptime")
+    assert shape.match(native.stdout.decode().rstrip("\n")), native.stdout
+    assert shape.match(sentry.stdout.decode().rstrip("\n")), sentry.stdout
+
+
+CPU_VIEWS = """
+import os
+online = open("/sys/devices/system/cpu/online").read().strip()
+stat_cpus = sum(1 for l in open("/proc/stat") if l[:3] == "cpu" and l[3].isdigit())
+info_cpus = sum(1 for l in open("/proc/cpuinfo") if l.startswith("processor"))
+print(os.cpu_count(), len(os.sched_getaffinity(0)), online, stat_cpus, info_cpus)
+"""
+
+
+@needs_python
+@needs_busybox
+def test_every_view_of_the_cpu_count_says_one_virtual_cpu() -> None:
+    r = _run_guest(PYTHON, "-S", "-c", CPU_VIEWS)
+    assert r.stdout == b"1 1 0 1 1\n", r.stderr
+    assert _run_guest(BUSYBOX, "nproc").stdout == b"1\n"
+    # Natively the same program agrees with itself too.
+    native = subprocess.run([PYTHON, "-S", "-c", CPU_VIEWS], capture_output=True).stdout.split()
+    assert native[0] == native[3] == native[4]
+
+
+def test_meminfo_keys_are_linux_keys_in_linux_order() -> None:
+    native = [line.split(":")[0] for line in Path("/proc/meminfo").read_text().splitlines()]
+    ours = [line.split(":")[0] for line in _run_guest("/bin/cat", "/proc/meminfo").stdout.decode().splitlines()]
+    assert ours and set(ours) <= set(native)
+    assert ours == [k for k in native if k in ours]
+
+
+@pytest.mark.skipif(not Path("/usr/bin/ls").exists(), reason="needs GNU ls")
+def test_gnu_ls_long_listing_matches_native(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "ln").symlink_to("a.txt")
+    argv = ["/usr/bin/ls", "-l", "--time-style=+%s", "a.txt", "sub", "ln"]
+    native = subprocess.run(argv, capture_output=True, cwd=tmp_path, env={"LC_ALL": "C"})
+    sentry = _run_guest("--env", "LC_ALL=C", *argv, cwd=tmp_path)
+    assert native.returncode == 0 and native.stderr == b""
+    assert (sentry.returncode, sentry.stdout, sentry.stderr) == (0, native.stdout, b"")
+
+
+XATTR_ESCAPE = """
+import os, sys
+for target in (sys.argv[1], 0):
+    try:
+        os.setxattr(target, "user.sentry", b"x")
+        print("changed", target)
+    except OSError as e:
+        print(e.strerror)
+"""
+
+
+@needs_python
+def test_xattrs_of_host_files_outside_the_writable_tree_cannot_change(tmp_path: Path) -> None:
+    victim = tmp_path / "victim"
+    victim.write_text("v")
+    work = tmp_path / "work"
+    work.mkdir()
+    with open(victim, "rb") as stdin:
+        r = subprocess.run([sys.executable, "-m", "sentry.cli", PYTHON, "-S", "-c", XATTR_ESCAPE, str(victim)],
+                           stdin=stdin, capture_output=True, cwd=work, timeout=120)
+    assert r.stdout == b"Read-only file system\nRead-only file system\n", r.stderr
+    assert os.listxattr(victim) == []

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -27,6 +29,10 @@ static const char *ename(int e)
     case EROFS: return "EROFS";
     case EBUSY: return "EBUSY";
     case EINVAL: return "EINVAL";
+    case ENOSYS: return "ENOSYS";
+    case EBADF: return "EBADF";
+    case EISDIR: return "EISDIR";
+    case EFAULT: return "EFAULT";
     default: { static char b[16]; snprintf(b, sizeof b, "E%d", e); return b; }
     }
 }
@@ -151,6 +157,119 @@ int main(int argc, char **argv)
         try_read("linkcopy_read", "/linkcopy");
         int d = open("/sub", O_RDONLY | O_DIRECTORY);
         TRY("linkat_dirfd_dotdot", linkat(d, "../../../../file", d, "../../../../outside/hl2", 0));
+    } else if (!strcmp(mode, "link-ro")) {
+        /* Default setup (no --root): the working directory is writable,
+         * the secret lies in the read-only rest. No link or rename may
+         * give it a name in the writable tree. */
+        char dst[8192], proc[64];
+        snprintf(dst, sizeof dst, "%s.hl", secret);
+        TRY("link_ro_source", link(secret, "hl"));
+        TRY("link_into_ro_dir", link("inside", dst));
+        TRY("symlink_to_secret", symlink(secret, "sl"));
+        TRY("link_follow_symlink", linkat(AT_FDCWD, "sl", AT_FDCWD, "hl2", AT_SYMLINK_FOLLOW));
+        errno = 0;
+        int fd = open(secret, O_RDONLY);
+        report("open_secret", fd);
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+        TRY("link_proc_fd", linkat(AT_FDCWD, proc, AT_FDCWD, "hl3", AT_SYMLINK_FOLLOW));
+        TRY("link_empty_path", linkat(fd, "", AT_FDCWD, "hl4", AT_EMPTY_PATH));
+        TRY("rename_ro_source", rename(secret, "moved"));
+        TRY("rename_into_ro_dir", rename("inside", dst));
+        errno = 0;
+        int w = open("hl", O_WRONLY | O_APPEND);
+        if (w >= 0) { write(w, "X\n", 2); close(w); }
+        report("write_through_link", w);
+    } else if (!strcmp(mode, "host-fds")) {
+        /* stdin is the secret (read-only), stderr a host log opened for
+         * appending, both outside the writable tree: data may flow as the
+         * descriptions allow, nothing else may change on the host. */
+        char proc[64];
+        snprintf(proc, sizeof proc, "/proc/%d/fd/0", (int)getpid());
+        errno = 0; int fd = open("/proc/self/fd/0", O_WRONLY | O_APPEND);
+        if (fd >= 0) write(fd, "X\n", 2);
+        report("reopen_stdin_write", fd);
+        errno = 0; fd = open("/dev/stdin", O_RDWR);
+        report("reopen_dev_stdin_rdwr", fd);
+        errno = 0; fd = open(proc, O_WRONLY);
+        report("reopen_pid_fd_write", fd);
+        errno = 0; fd = open("/proc/self/fd/0", O_RDONLY | O_TRUNC);
+        report("reopen_stdin_trunc", fd);
+        errno = 0; fd = open("/proc/self/fd/0", O_RDONLY);
+        report("reopen_stdin_read", fd >= 0 ? 0 : -1);
+        if (fd >= 0) close(fd);
+        TRY("fchmod_stdin", fchmod(0, 0777));
+        TRY("fchown_stdin", fchown(0, getuid(), getgid()));
+        TRY("futimens_stdin", futimens(0, NULL));
+        TRY("ftruncate_stdin", ftruncate(0, 0));
+        TRY("fsetxattr_stdin", fsetxattr(0, "user.x", "1", 1, 0));
+        TRY("fremovexattr_stdin", fremovexattr(0, "user.x"));
+        TRY("fchmodat_empty_stdin", syscall(452, 0, "", 0777, AT_EMPTY_PATH));
+        TRY("fchownat_empty_stdin", fchownat(0, "", getuid(), getgid(), AT_EMPTY_PATH));
+        TRY("utimensat_empty_stdin", utimensat(0, "", NULL, AT_EMPTY_PATH));
+        TRY("chmod_proc_fd", chmod("/proc/self/fd/0", 0777));
+        TRY("chown_proc_fd", chown("/proc/self/fd/0", getuid(), getgid()));
+        TRY("utimes_proc_fd", utimensat(AT_FDCWD, proc, NULL, 0));
+        TRY("truncate_proc_fd", truncate("/proc/self/fd/0", 0));
+        TRY("setxattr_proc_fd", setxattr("/proc/self/fd/0", "user.x", "1", 1, 0));
+        TRY("link_proc_fd", linkat(AT_FDCWD, "/proc/self/fd/0", AT_FDCWD, "stolen", AT_SYMLINK_FOLLOW));
+        void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, 0, 0);
+        report("mmap_shared_write_stdin", m == MAP_FAILED ? -1 : 0);
+        TRY("fchmod_stderr", fchmod(2, 0777));
+        TRY("ftruncate_stderr", ftruncate(2, 0));
+        TRY("futimens_stderr", futimens(2, NULL));
+        errno = 0; fd = open("/proc/self/fd/2", O_WRONLY | O_TRUNC);
+        report("reopen_stderr_trunc", fd);
+        errno = 0; fd = open("/dev/stderr", O_RDONLY);
+        report("reopen_stderr_read", fd);
+        errno = 0; fd = open("/proc/self/fd/2", O_WRONLY | O_APPEND);
+        if (fd >= 0) { write(fd, "appended\n", 9); close(fd); }
+        report("reopen_stderr_append", fd >= 0 ? 0 : -1);
+    } else if (!strcmp(mode, "ro-paths")) {
+        /* Default setup: every path and fd form of a metadata change on a
+         * file and a directory in the read-only host. */
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", secret);
+        *strrchr(dir, '/') = 0;
+        const char *names[2] = {secret, dir};
+        const char *kinds[2] = {"file", "dir"};
+        for (int i = 0; i < 2; i++) {
+            char n[64];
+            const char *p = names[i];
+#define T(what, call) do { snprintf(n, sizeof n, "%s_%s", what, kinds[i]); TRY(n, call); } while (0)
+            T("chmod", chmod(p, 0777));
+            T("chown", chown(p, getuid(), getgid()));
+            T("lchown", lchown(p, getuid(), getgid()));
+            T("utimes", utimensat(AT_FDCWD, p, NULL, 0));
+            T("utimes_nofollow", utimensat(AT_FDCWD, p, NULL, AT_SYMLINK_NOFOLLOW));
+            T("truncate", truncate(p, 0));
+            T("setxattr", setxattr(p, "user.x", "1", 1, 0));
+            int fd = open(p, O_RDONLY);
+            T("fchmod", fchmod(fd, 0777));
+            T("fchown", fchown(fd, getuid(), getgid()));
+            T("futimens", futimens(fd, NULL));
+            T("ftruncate", ftruncate(fd, 0));
+            T("fchmodat_empty", syscall(452, fd, "", 0777, AT_EMPTY_PATH));
+            T("fchownat_empty", fchownat(fd, "", getuid(), getgid(), AT_EMPTY_PATH));
+            T("utimensat_empty", utimensat(fd, "", NULL, AT_EMPTY_PATH));
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+            T("chmod_proc_fd", chmod(proc, 0777));
+            T("open_proc_fd_write", open(proc, O_WRONLY));
+            close(fd);
+            int pfd = open(p, O_PATH);
+            T("fchmodat_empty_opath", syscall(452, pfd, "", 0777, AT_EMPTY_PATH));
+            T("utimensat_empty_opath", utimensat(pfd, "", NULL, AT_EMPTY_PATH));
+            close(pfd);
+#undef T
+        }
+    } else if (!strcmp(mode, "stdin-inside")) {
+        /* stdin is a file in the writable tree: Linux's answers. */
+        TRY("fchmod_stdin", fchmod(0, 0640));
+        TRY("futimens_stdin", futimens(0, NULL));
+        TRY("chmod_proc_fd", chmod("/proc/self/fd/0", 0600));
+        errno = 0; int fd = open("/proc/self/fd/0", O_WRONLY | O_APPEND);
+        if (fd >= 0) { write(fd, "more\n", 5); close(fd); }
+        report("reopen_stdin_write", fd >= 0 ? 0 : -1);
     } else {
         return 2;
     }

@@ -169,14 +169,14 @@ def test_applets_under_root_see_only_the_root(tmp_path: Path) -> None:
     shutil.copy(BUSYBOX, root / "busybox")
     r = run_sentry(BUSYBOX, ["ls", "/"], cwd=tmp_path, root=str(root))
     assert r.returncode == 0, r.stderr
-    assert r.stdout.decode().split() == sorted([*os.listdir(root), "dev", "proc"])
+    assert r.stdout.decode().split() == sorted([*os.listdir(root), "dev", "proc", "sys"])
     r = run_sentry(BUSYBOX, ["cat", "/tree/sub/c.txt", "/tree/link"], cwd=tmp_path, root=str(root))
     assert (r.returncode, r.stdout) == (0, b"gamma\nalpha\n")
     # The guest starts where the host working directory is inside the root.
     r = run_sentry(BUSYBOX, ["pwd"], cwd=root / "tree" / "sub", root=str(root))
     assert (r.returncode, r.stdout) == (0, b"/tree/sub\n")
     r = run_sentry(BUSYBOX, ["ls", "../../../../.."], cwd=root / "tree" / "sub", root=str(root))
-    assert r.stdout.decode().split() == sorted([*os.listdir(root), "dev", "proc"])
+    assert r.stdout.decode().split() == sorted([*os.listdir(root), "dev", "proc", "sys"])
 
 
 def test_default_setup_is_read_only_outside_cwd(tmp_path: Path) -> None:

@@ -28,14 +28,31 @@ from sentry.abi.fcntl import (
     O_APPEND,
     O_NOATIME,
     O_NONBLOCK,
+    O_RDONLY,
     O_TRUNC,
+    O_WRONLY,
     SEEK_CUR,
     TCGETS,
     TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
+from sentry.fsimpl.host.fs import truncated
 from sentry.hostarch import AccessType
-from sentry.linuxerr import EAGAIN, EBADF, EINVAL, ENOENT, ENOTTY, EROFS, ESPIPE, Errno, errno_of
+from sentry.hostfd import room
+from sentry.linuxerr import (
+    EACCES,
+    EAGAIN,
+    EBADF,
+    EINVAL,
+    ENOENT,
+    ENOMEM,
+    ENOTTY,
+    EROFS,
+    ESPIPE,
+    Errno,
+    errno_of,
+)
+from sentry.memmap.mappable import get_write_access, put_write_access
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dentry, Dirent
@@ -79,6 +96,8 @@ class _HostFDFile(FileDescription):
 
     host_fd: int
     owns_fd = True
+    # (device, inode) while this description may write a regular file.
+    _writer_key: tuple[int, int] | None = None
 
     def stat(self) -> os.stat_result:
         try:
@@ -86,9 +105,33 @@ class _HostFDFile(FileDescription):
         except OSError as e:
             raise errno_of(e) from None
 
+    @property
+    def in_writable_tree(self) -> bool:
+        return self.dentry is not None and self.dentry.writable
+
     def _check_writable_tree(self) -> None:
-        if self.dentry is not None and not self.dentry.writable:
+        """EROFS unless the file lies in the guest's writable tree. A host
+        fd without a dentry is inherited stdio whose file the guest has no
+        writable name for (a tty, a pipe, a file outside the tree): the
+        sentry never changes its metadata on the host."""
+        if not self.in_writable_tree:
             raise EROFS
+
+    # -- extended attributes, through the fd (inherited stdio has no dentry) ---
+
+    def getxattr(self, name: bytes) -> bytes:
+        return hostcalls.getxattr(f"/proc/self/fd/{self.host_fd}", name, follow=True)
+
+    def listxattr(self) -> list[bytes]:
+        return hostcalls.listxattr(f"/proc/self/fd/{self.host_fd}", follow=True)
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self._check_writable_tree()
+        hostcalls.setxattr(f"/proc/self/fd/{self.host_fd}", name, value, flags, follow=True)
+
+    def removexattr(self, name: bytes) -> None:
+        self._check_writable_tree()
+        hostcalls.removexattr(f"/proc/self/fd/{self.host_fd}", name, follow=True)
 
     def sync(self, data_only: bool) -> None:
         try:
@@ -111,6 +154,8 @@ class _HostFDFile(FileDescription):
             raise errno_of(e) from None
 
     def release(self) -> None:
+        if self._writer_key is not None:
+            put_write_access(self._writer_key)
         if self.owns_fd:
             with contextlib.suppress(OSError):
                 os.close(self.host_fd)
@@ -124,9 +169,13 @@ class HostFile(_HostFDFile):
         super().__init__(flags, dentry)
         self.host_fd = host_fd
         self.owns_fd = owns_fd
-        mode = os.fstat(host_fd).st_mode
-        self.is_regular = statmod.S_ISREG(mode)
-        self.seekable = self.is_regular or statmod.S_ISBLK(mode)
+        st = os.fstat(host_fd)
+        self.is_regular = statmod.S_ISREG(st.st_mode)
+        self.seekable = self.is_regular or statmod.S_ISBLK(st.st_mode)
+        # A writer of a regular file: executing it is ETXTBSY meanwhile.
+        self._writer_key = (st.st_dev, st.st_ino) if self.is_regular and self.writable else None
+        if self._writer_key is not None:
+            get_write_access(self._writer_key)
 
     # -- data ---------------------------------------------------------------------
 
@@ -182,12 +231,17 @@ class HostFile(_HostFDFile):
     # -- metadata (stat, sync, chmod, utimens: _HostFDFile) -------------------------
 
     def truncate(self, length: int) -> None:
+        """EINVAL unless a regular file open for writing (Linux's order),
+        then EROFS outside the writable tree: an inherited stdout redirected
+        to a host file may be written, never resized."""
         if not self.is_regular or not self.writable:
             raise EINVAL
+        self._check_writable_tree()
         try:
             os.ftruncate(self.host_fd, length)
         except OSError as e:
             raise errno_of(e) from None
+        truncated(self.host_fd)
 
     def chown(self, uid: int, gid: int) -> None:
         self._check_writable_tree()
@@ -226,8 +280,24 @@ class HostFile(_HostFDFile):
             return "anon_inode:[host]"
 
     def reopen(self, flags: int) -> FileDescription:
-        """Open the same host file again (/dev/stdout, /proc/self/fd/N)."""
+        """Open the same host file again (/dev/stdout, /proc/self/fd/N).
+
+        Only inherited stdio (no dentry) is reopened this way, and never
+        with more access than its own description: reading what was opened
+        write-only is EACCES; writing what was opened read-only, or
+        O_TRUNC, is EROFS for a regular file (Linux's answer on a read-only
+        mount) and EACCES for anything else (a tty or pipe the guest was
+        given one end of)."""
+        if self.dentry is None:
+            wants = flags & O_ACCMODE
+            if wants != O_WRONLY and not self.readable:
+                raise EACCES
+            if wants != O_RDONLY and not self.writable:
+                raise EROFS if self.is_regular else EACCES
+            if flags & O_TRUNC and self.is_regular:
+                raise EROFS
         hflags = (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_TRUNC)) | os.O_CLOEXEC | os.O_NOCTTY
+        room()
         try:
             hfd = os.open(f"/proc/self/fd/{self.host_fd}", hflags)
         except OSError as e:
@@ -249,7 +319,10 @@ class HostFile(_HostFDFile):
         writable = self.writable and shared
         if shared and not self.writable:
             opts.max_perms = AccessType(True, False, True)
-        opts.mappable = HostFileMappable(self.host_fd, self.path_name(), writable=writable)
+        try:
+            opts.mappable = HostFileMappable(self.host_fd, self.path_name(), writable=writable)
+        except Errno:
+            raise ENOMEM from None  # no host fd left for the mapping: Linux's "too many maps"
 
 
 class HostDirectory(_HostFDFile, DirectoryFileDescription):

@@ -42,6 +42,7 @@ import weakref
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
+from sentry import hostfd
 from sentry.abi.fcntl import (
     AT_SYMLINK_NOFOLLOW,
     DT_DIR,
@@ -53,13 +54,26 @@ from sentry.abi.fcntl import (
     O_DSYNC,
     O_NOATIME,
     O_NONBLOCK,
+    O_RDONLY,
     O_SYNC,
     O_TRUNC,
     RENAME_EXCHANGE,
     dt_from_mode,
 )
 from sentry.fsimpl.host import hostcalls
-from sentry.linuxerr import EINVAL, EISDIR, ENXIO, EOPNOTSUPP, EPERM, EROFS, ESTALE, errno_of
+from sentry.hostfd import room
+from sentry.linuxerr import (
+    EINVAL,
+    EISDIR,
+    ENXIO,
+    EOPNOTSUPP,
+    EPERM,
+    EROFS,
+    ESTALE,
+    ETXTBSY,
+    errno_of,
+)
+from sentry.memmap.mappable import host_file_truncated, write_denied
 from sentry.vfs.dentry import Dentry, Dirent
 
 if TYPE_CHECKING:
@@ -71,6 +85,14 @@ _FILE_FLAGS_PASSED = O_ACCMODE | O_APPEND | O_TRUNC | O_NONBLOCK | O_DSYNC | O_S
 _ALWAYS = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NOCTTY
 
 _close = os.close
+
+
+def truncated(fd: int) -> None:
+    """The sentry just truncated the host file open as ``fd``: mappings of
+    it drop their pages past the new end (SIGBUS for the guest, never for
+    the sentry; see memmap.mappable)."""
+    st = os.fstat(fd)
+    host_file_truncated(st.st_dev, st.st_ino, st.st_size)
 
 #: How many recently used directory dentries (and their O_PATH fds) stay
 #: cached beyond those something else holds.
@@ -109,7 +131,8 @@ class HostFilesystem:
             lru.move_to_end(k)
             return
         lru[k] = d
-        if len(lru) > DIR_CACHE_SIZE:
+        # Never let cached handles crowd out the guest's own descriptors.
+        if len(lru) > min(DIR_CACHE_SIZE, hostfd.limit() // 8):
             lru.popitem(last=False)
 
     def dir_child(self, parent: HostDentry, name: bytes, st: os.stat_result) -> HostDentry:
@@ -118,6 +141,7 @@ class HostFilesystem:
         key = (st.st_dev, st.st_ino)
         d = self._dirs.get(key)
         if d is None or d.dead or d.fd is None:
+            room()
             try:
                 fd = os.open(name, _DIR_OPEN, dir_fd=parent.fd)
             except OSError as e:
@@ -230,6 +254,26 @@ class HostDentry(Dentry):
     def same_filesystem(self, other: Dentry) -> bool:
         return isinstance(other, HostDentry) and other.fs is self.fs
 
+    # -- extended attributes: the host file's, never following a final symlink ----
+
+    def _xattr_path(self) -> str:
+        fd, name = self._at()
+        return f"/proc/self/fd/{fd}/{os.fsdecode(name)}"
+
+    def getxattr(self, name: bytes) -> bytes:
+        return hostcalls.getxattr(self._xattr_path(), name, follow=False)
+
+    def listxattr(self) -> list[bytes]:
+        return hostcalls.listxattr(self._xattr_path(), follow=False)
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self._check_writable()
+        hostcalls.setxattr(self._xattr_path(), name, value, flags, follow=False)
+
+    def removexattr(self, name: bytes) -> None:
+        self._check_writable()
+        hostcalls.removexattr(self._xattr_path(), name, follow=False)
+
     # -- lookups -------------------------------------------------------------------
 
     def lookup(self, name: bytes, ctx: FSContext) -> Dentry:
@@ -258,6 +302,7 @@ class HostDentry(Dentry):
 
     def list_entries(self, ctx: FSContext) -> list[Dirent]:
         assert self.fd is not None
+        room()
         try:
             fd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.fd)
         except OSError as e:
@@ -324,12 +369,16 @@ class HostDentry(Dentry):
         if not self.is_regular():
             raise EINVAL
         self._check_writable()
+        room()
         try:
             fd = os.open(self.name, os.O_WRONLY | os.O_NONBLOCK | _ALWAYS, dir_fd=self._pfd())
         except OSError as e:
             raise errno_of(e) from None
         try:
+            if write_denied(self.hkey):
+                raise ETXTBSY  # a running executable (Linux get_write_access)
             os.ftruncate(fd, size)
+            truncated(fd)
         except OSError as e:
             raise errno_of(e) from None
         finally:
@@ -341,6 +390,7 @@ class HostDentry(Dentry):
         from sentry.fsimpl.host.file import HostDirectory, HostFile
 
         if self.fd is not None:
+            room()
             try:
                 hfd = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=self.fd)
             except OSError as e:
@@ -348,14 +398,24 @@ class HostDentry(Dentry):
             return HostDirectory(hfd, flags, self, ctx)
         if not self.is_regular():
             raise ENXIO
+        hflags = (flags & _FILE_FLAGS_PASSED) | _ALWAYS
+        deny = (flags & O_ACCMODE != O_RDONLY or flags & O_TRUNC) and write_denied(self.hkey)
+        if deny:
+            hflags &= ~O_TRUNC  # permission errors first, as Linux; never truncate
+        room()
         try:
-            hfd = os.open(self.name, (flags & _FILE_FLAGS_PASSED) | _ALWAYS, dir_fd=self._pfd())
+            hfd = os.open(self.name, hflags, dir_fd=self._pfd())
         except OSError as e:
             raise errno_of(e) from None
         st = os.fstat(hfd)
         if not statmod.S_ISREG(st.st_mode):  # replaced since the lookup
             os.close(hfd)
             raise ENXIO
+        if deny:
+            os.close(hfd)
+            raise ETXTBSY  # a running executable (Linux do_dentry_open)
+        if flags & O_TRUNC:
+            truncated(hfd)
         return HostFile(hfd, flags, dentry=self)
 
     # -- directory modifications ---------------------------------------------------------
@@ -366,6 +426,7 @@ class HostDentry(Dentry):
         self._check_writable()
         assert self.fd is not None
         hflags = (flags & (_FILE_FLAGS_PASSED & ~O_TRUNC)) | os.O_CREAT | os.O_EXCL | _ALWAYS
+        room()
         try:
             hfd = os.open(name, hflags, mode, dir_fd=self.fd)
         except OSError as e:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ctypes
 import os
 
+from sentry.linuxerr import errno_of
+
 _libc = ctypes.CDLL(None, use_errno=True)
 _SYS_RENAMEAT2 = 316
 
@@ -54,3 +56,35 @@ def utimensat(dirfd: int, path: bytes | None, atime: tuple[int, int], mtime: tup
         return
     if _utimensat(dirfd, path, ctypes.addressof(ts), flags) != 0:
         _raise(path)
+
+
+# Extended attributes on a host path (a /proc/self/fd/N[/name] path, so a
+# dirfd or an O_PATH fd names the file). Host errors become Errnos.
+
+
+def getxattr(path: str, name: bytes, *, follow: bool) -> bytes:
+    try:
+        return os.getxattr(path, name, follow_symlinks=follow)
+    except OSError as e:
+        raise errno_of(e) from None
+
+
+def listxattr(path: str, *, follow: bool) -> list[bytes]:
+    try:
+        return [os.fsencode(n) for n in os.listxattr(path, follow_symlinks=follow)]
+    except OSError as e:
+        raise errno_of(e) from None
+
+
+def setxattr(path: str, name: bytes, value: bytes, flags: int, *, follow: bool) -> None:
+    try:
+        os.setxattr(path, name, value, flags, follow_symlinks=follow)
+    except OSError as e:
+        raise errno_of(e) from None
+
+
+def removexattr(path: str, name: bytes, *, follow: bool) -> None:
+    try:
+        os.removexattr(path, name, follow_symlinks=follow)
+    except OSError as e:
+        raise errno_of(e) from None

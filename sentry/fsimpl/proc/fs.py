@@ -9,16 +9,17 @@ from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import S_IFLNK, S_IFREG
 from sentry.fsimpl.kernfs import KDentry, KDir, KFile, KSymlink
-from sentry.fsimpl.proc import array
+from sentry.fsimpl.proc import array, system
 from sentry.fsimpl.proc import generators as gen
 from sentry.fsimpl.proc.files import MemFile, SeqFile
 from sentry.kernel.task import ThreadGroup
-from sentry.linuxerr import EINVAL, ENOENT, Errno
+from sentry.linuxerr import EINVAL, ENOENT, EROFS, Errno
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
 
 if TYPE_CHECKING:
+    from sentry.kernel.kernel import Kernel
     from sentry.kernel.task import Task
 
 PROC_DEV = os.makedev(0, 22)
@@ -77,7 +78,35 @@ class AnonDentry(Dentry):
         return self.file.reopen(flags)
 
     def truncate(self, size: int) -> None:
+        """truncate(2) through the link: EROFS for a host file outside the
+        writable tree whatever the description's access, else ftruncate's
+        answer."""
+        if self.is_regular() and not self.file.in_writable_tree:
+            raise EROFS
         self.file.truncate(size)
+
+    # Metadata changes through the magic link are the description's own
+    # (fchmod, fchown, futimens, f*xattr), which refuse what they must.
+    def chmod(self, mode: int) -> None:
+        self.file.chmod(mode)
+
+    def chown(self, uid: int, gid: int) -> None:
+        self.file.chown(uid, gid)
+
+    def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
+        self.file.utimens(atime, mtime)
+
+    def getxattr(self, name: bytes) -> bytes:
+        return self.file.getxattr(name)
+
+    def listxattr(self) -> list[bytes]:
+        return self.file.listxattr()
+
+    def setxattr(self, name: bytes, value: bytes, flags: int) -> None:
+        self.file.setxattr(name, value, flags)
+
+    def removexattr(self, name: bytes) -> None:
+        self.file.removexattr(name)
 
 
 class ProcFdLink(KDentry):
@@ -158,6 +187,7 @@ _GENERATED: tuple[tuple[bytes, int, Generator], ...] = (
     (b"limits", 0o444, gen.limits),
     (b"maps", 0o444, gen.maps),
     (b"mountinfo", 0o444, gen.mountinfo),
+    (b"mounts", 0o444, gen.mounts),
     (b"oom_score", 0o444, gen.oom_score),
     (b"oom_score_adj", 0o644, gen.oom_score_adj),
     (b"smaps", 0o444, gen.smaps),
@@ -304,13 +334,44 @@ def _current_tid(ctx: FSContext) -> int:
     return tasks[0].tid
 
 
+def _kernel_of(ctx: FSContext) -> Kernel:
+    """The kernel of the process looking (ENOENT for a context without
+    one, which only unit tests build)."""
+    tg = _owner(ctx)
+    if tg is None or not tg.tasks:
+        raise ENOENT
+    return tg.tasks[0].kernel
+
+
+_SYSTEM_FILES: tuple[tuple[bytes, Callable[[FSContext], bytes]], ...] = (
+    (b"cpuinfo", lambda ctx: system.cpuinfo()),
+    (b"filesystems", system.filesystems),
+    (b"loadavg", lambda ctx: system.loadavg(_kernel_of(ctx))),
+    (b"meminfo", lambda ctx: system.meminfo(_kernel_of(ctx))),
+    (b"mounts", system.mounts),
+    (b"stat", lambda ctx: system.stat(_kernel_of(ctx))),
+    (b"uptime", lambda ctx: system.uptime()),
+)
+"""/proc's system-wide files: (name, generator(the reader's context))."""
+
+
+def _system_file(name: bytes, fn: Callable[[FSContext], bytes], dev: int) -> ProcFile:
+    def factory(flags: int, dent: Dentry, ctx: FSContext) -> FileDescription:
+        return SeqFile(flags, dent, lambda: fn(ctx))
+
+    return ProcFile(name, 0o444, factory, dev=dev)
+
+
 class ProcRoot(KDir):
-    """``/proc``: ``self`` and one directory per thread group."""
+    """``/proc``: ``self``, the system-wide files and one directory per
+    thread group."""
 
     __slots__ = ("_self", "_tasks", "_thread_self")
 
     def __init__(self, dev: int = PROC_DEV) -> None:
         super().__init__(b"proc", 0o555, dev=dev)
+        for name, fn in _SYSTEM_FILES:
+            self.add(_system_file(name, fn, dev))
         self._self = KSymlink(b"self", lambda ctx: str(_tgid_of(ctx)).encode(), dev=dev)
         self._self.parent = self
         self._thread_self = KSymlink(
@@ -337,6 +398,9 @@ class ProcRoot(KDir):
         return groups
 
     def get_child(self, name: bytes, ctx: FSContext) -> Dentry | None:
+        static = super().get_child(name, ctx)
+        if static is not None:
+            return static
         if name == b"self":
             return self._self
         if name == b"thread-self":
@@ -350,7 +414,8 @@ class ProcRoot(KDir):
         return self._task_dir(tg)
 
     def child_names(self, ctx: FSContext) -> list[bytes]:
-        return [b"self", b"thread-self"] + [str(n).encode() for n in sorted(self._thread_groups(ctx))]
+        return ([b"self", b"thread-self", *super().child_names(ctx)]
+                + [str(n).encode() for n in sorted(self._thread_groups(ctx))])
 
 
 def new_procfs() -> ProcRoot:

@@ -16,6 +16,7 @@ import struct
 from typing import TYPE_CHECKING
 
 from sentry.abi.misc import RLIM_INFINITY
+from sentry.fsimpl.proc import system
 from sentry.hostarch import PAGE_SIZE
 from sentry.kernel.task import TASK_COMM_LEN
 from sentry.usermem import IOOpts
@@ -231,9 +232,10 @@ def cmdline(tg: ThreadGroup, task: Task | None = None) -> bytes:
 
 
 def mountinfo(tg: ThreadGroup, task: Task | None = None) -> bytes:
-    """/proc/[pid]/mountinfo: the root and the sentry's own /dev and /proc."""
-    return (
-        b"1 0 0:1 / / rw,relatime - sentryfs none rw\n"
-        b"2 1 0:5 / /dev ro,relatime - devtmpfs none ro\n"
-        b"3 1 0:22 / /proc ro,relatime - proc proc ro\n"
-    )
+    """/proc/[pid]/mountinfo: the mount table as the process sees it."""
+    return system.mountinfo(tg.fs) if tg.fs is not None else b""
+
+
+def mounts(tg: ThreadGroup, task: Task | None = None) -> bytes:
+    """/proc/[pid]/mounts (what /proc/mounts shows for the process)."""
+    return system.mounts(tg.fs) if tg.fs is not None else b""

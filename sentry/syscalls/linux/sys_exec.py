@@ -14,6 +14,8 @@ import os
 import struct
 
 from sentry.abi.fcntl import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
+from sentry.abi.signals import SIGSEGV
+from sentry.hostfd import room
 from sentry.kernel.task import Task, TaskStop
 from sentry.kernel.task_exec import begin_new_exec
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
@@ -69,6 +71,7 @@ def _host_fd_of(f: FileDescription) -> int:
     host_fd = f.host_fd
     if host_fd is None:
         raise EACCES
+    room()
     return os.dup(host_fd)
 
 
@@ -132,6 +135,12 @@ def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int
             os.close(host_fd)
     except LoadError as e:
         mm.release()
+        if e.fatal:
+            # Linux fails this after the point of no return: the caller
+            # dies of SIGSEGV whatever its handlers (force_fatal_sig).
+            t.tg.fatal_signal, t.tg.fault_addr = SIGSEGV, None
+            t.kernel.exit_thread_group(t.tg, status=SIGSEGV)
+            raise TaskStop from None
         raise e.errno from None
     except BaseException:
         mm.release()

@@ -331,24 +331,26 @@ def sys_fadvise64(t: Task, fd: int, offset: int, length: int, advice: int, *_: i
 
 
 def sys_sendfile(t: Task, out_fd: int, in_fd: int, offset_ptr: int, count: int, *_: int) -> int:
-    """sendfile (Linux ``do_sendfile``): EBADF for the input (and unless
-    it is readable), ESPIPE for an offset on an unseekable input, EFAULT,
-    EINVAL for a negative offset, EBADF for the output (and unless it is
-    writable), EINVAL for an O_APPEND output, EINVAL for a pipe or FIFO
-    as the input (it has no ``splice_read``). Data moves in 64 KiB chunks
+    """sendfile (Linux ``sendfile64``, ``do_sendfile``): EFAULT for an
+    unreadable ``offset`` (copied in before anything else), EBADF for the
+    input (and unless it is readable), ESPIPE for an offset on an
+    unseekable input, EINVAL for a negative offset, EBADF for the output
+    (and unless it is writable), EINVAL for an O_APPEND output, EINVAL for
+    a pipe or FIFO as the input (it has no ``splice_read``). Data moves in 64 KiB chunks
     through a sentry buffer; a short write to a seekable input without
     ``offset`` rewinds the input by the unwritten part. A blocking input
     (a host terminal) or output (a pipe) blocks like read/write."""
     from sentry.syscalls.linux.sys_read_write import read_file, write_file
 
+    pos = -1
+    if offset_ptr:
+        (pos,) = struct.unpack("<q", t.copy_in_bytes(offset_ptr, 8))
     inf = get_file(t, in_fd)
     if not inf.readable:
         raise EBADF
-    pos = -1
     if offset_ptr:
         if not inf.seekable:
             raise ESPIPE
-        (pos,) = struct.unpack("<q", t.copy_in_bytes(offset_ptr, 8))
         if pos < 0:
             raise EINVAL
     outf = get_file(t, out_fd)

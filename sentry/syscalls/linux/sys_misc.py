@@ -10,6 +10,7 @@ import struct
 from sentry.abi.misc import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, RLIMIT_NLIMITS
 from sentry.abi.misc import RLIM_INFINITY as _RLIM_INFINITY
 from sentry.kernel.auth import CAP_SYS_RESOURCE
+from sentry.kernel.resources import memory_figures, task_counts, uptime_seconds
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
@@ -71,28 +72,12 @@ def sys_setrlimit(t: Task, res: int, rlim: int, *_: int) -> int:
 _SYSINFO = struct.Struct("<q3QQQQQQQHxxxxxxQQI4x")  # struct sysinfo, 112 bytes
 
 
-def _meminfo() -> dict[str, int]:
-    out: dict[str, int] = {}
-    with open("/proc/meminfo") as f:
-        for line in f:
-            key, _, rest = line.partition(":")
-            fields = rest.split()
-            if fields:
-                out[key] = int(fields[0]) * (1024 if len(fields) > 1 else 1)
-    return out
-
-
 def sys_sysinfo(t: Task, info: int, *_: int) -> int:
-    """The host's memory and load figures with mem_unit 1, and the number of
-    tasks in this kernel (Linux ``do_sysinfo``)."""
-    m = _meminfo()
-    with open("/proc/uptime") as f:
-        uptime = int(float(f.read().split()[0]))
-    loads = [int(x * 65536) for x in os.getloadavg()]
-    procs = min(len([x for x in t.kernel.tasks.values() if not x.exited]), 0xFFFF)
-    data = _SYSINFO.pack(
-        uptime, *loads, m.get("MemTotal", 0), m.get("MemFree", 0), m.get("Shmem", 0),
-        m.get("Buffers", 0), m.get("SwapTotal", 0), m.get("SwapFree", 0), procs, 0, 0, 1,
-    )
+    """The guest's figures (``sentry.kernel.resources``, as /proc/meminfo
+    and /proc/uptime show them) with mem_unit 1: no swap, no load history,
+    the number of live tasks (Linux ``do_sysinfo``)."""
+    mem = memory_figures(t.kernel)
+    procs = min(task_counts(t.kernel).total, 0xFFFF)
+    data = _SYSINFO.pack(int(uptime_seconds()), 0, 0, 0, mem.total, mem.free, 0, 0, 0, 0, procs, 0, 0, 1)
     t.copy_out_bytes(info, data)
     return 0

@@ -53,7 +53,9 @@ def _send(t: Task, target: Task, sig: int, code: int) -> int:
 
 
 def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
-    sig = _check_sig(sig)
+    """ESRCH for a missing process before EINVAL for a bad signal: Linux
+    looks the target up first and checks the signal per target
+    (``check_kill_permission``)."""
     pid = s32(pid)
     if pid in (0, -1, t.tg.tgid, -t.tg.tgid):
         tg = t.tg
@@ -62,6 +64,7 @@ def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
         if other_tg is None or all(x.exited for x in other_tg.tasks):
             raise ESRCH
         tg = other_tg
+    sig = _check_sig(sig)
     live = [x for x in tg.tasks if not x.exited]
     target = t if t in live else live[0]
     if sig and target.signal_mask & (1 << (sig - 1)):
@@ -83,16 +86,16 @@ def sys_tkill(t: Task, tid: int, sig: int, *_: int) -> int:
     tid = s32(tid)
     if tid <= 0:
         raise EINVAL
-    sig = _check_sig(sig)
-    return _send(t, _thread(t, tid, None), sig, SI_TKILL)
+    target = _thread(t, tid, None)  # ESRCH before EINVAL, as kill
+    return _send(t, target, _check_sig(sig), SI_TKILL)
 
 
 def sys_tgkill(t: Task, tgid: int, tid: int, sig: int, *_: int) -> int:
     tgid, tid = s32(tgid), s32(tid)
     if tgid <= 0 or tid <= 0:
         raise EINVAL
-    sig = _check_sig(sig)
-    return _send(t, _thread(t, tid, tgid), sig, SI_TKILL)
+    target = _thread(t, tid, tgid)
+    return _send(t, target, _check_sig(sig), SI_TKILL)
 
 
 def sys_rt_sigaction(t: Task, sig: int, act: int, oldact: int, sigsetsize: int, *_: int) -> int:

@@ -3,7 +3,6 @@ scheduler queries (gVisor ``sys_thread.go``, ``sys_tls_amd64.go``)."""
 
 from __future__ import annotations
 
-import os
 import struct
 
 from sentry.abi.sched import (
@@ -41,8 +40,9 @@ from sentry.abi.sched import (
     WNOHANG,
     WUNTRACED,
 )
+from sentry.kernel.resources import GUEST_CPUS
 from sentry.kernel.task import SigAction, Task, TaskStop, ThreadGroup
-from sentry.linuxerr import E2BIG, EBUSY, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM
+from sentry.linuxerr import E2BIG, EBUSY, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
 from sentry.usermem import DEFAULT_OPTS
 
@@ -287,13 +287,19 @@ def sys_arch_prctl(t: Task, code: int, addr: int, *_: int) -> int:
 
 
 def sys_sched_getaffinity(t: Task, pid: int, size: int, mask: int, *_: int) -> int:
-    """The host's CPU set, as Linux reports it: the kernel's cpumask size in
-    bytes is returned (at least 8), EINVAL when ``size`` is too small or not
-    a multiple of 8."""
-    cpus = os.sched_getaffinity(0)
+    """The guest's CPUs (``resources.GUEST_CPUS``), as Linux reports a CPU
+    set: the kernel's cpumask size in bytes is returned (8 here), EINVAL
+    when ``size`` is too small or not a multiple of 8, then ESRCH unless
+    ``pid`` (a thread id, 0 for the caller) names a live task."""
+    cpus = range(GUEST_CPUS)
     nbytes = max(8, ((max(cpus) // 64) + 1) * 8)
     if size < nbytes or size & 7:
         raise EINVAL
+    tid = s32(pid)
+    if tid != 0:
+        target = t.kernel.tasks.get(tid)
+        if target is None or target.exited:
+            raise ESRCH
     bits = 0
     for c in cpus:
         bits |= 1 << c

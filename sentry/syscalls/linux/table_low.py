@@ -24,6 +24,7 @@ from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_statfs as statfs
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
+from sentry.syscalls.linux import sys_xattr as xattr
 from sentry.syscalls.linux.entries import (
     Entry,
     PartiallySupported,
@@ -41,7 +42,9 @@ SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
 GUEST_CREDENTIALS = ("the guest's ids and capabilities change as on Linux, but file permission checks "
                      "still use the sentry's host ids")
-NO_XATTRS = "no extended attributes"
+NO_XATTRS = "the path, l and f forms exist; the *xattrat forms (Linux 6.13) not yet"
+XATTRS = ("host files keep their attributes on the host, checked there with the sentry's host ids "
+          "besides the trusted./user. rules; the sentry's own files (/proc, /dev, pipes) have none")
 EXEC_NOTE = "set-user-ID and set-group-ID bits and file capabilities are not applied"
 
 LOW: dict[int, Entry] = {
@@ -249,25 +252,24 @@ LOW: dict[int, Entry] = {
     185: Unimplemented("security", OBSOLETE, "never implemented by Linux"),
     186: Supported("gettid", ident.sys_gettid),
     187: Unimplemented("readahead", NOT_YET),
-    188: Unimplemented("setxattr", NOT_YET, NO_XATTRS),
-    189: Unimplemented("lsetxattr", NOT_YET, NO_XATTRS),
-    190: Unimplemented("fsetxattr", NOT_YET, NO_XATTRS),
-    191: Unimplemented("getxattr", NOT_YET, NO_XATTRS),
-    192: Unimplemented("lgetxattr", NOT_YET, NO_XATTRS),
-    193: Unimplemented("fgetxattr", NOT_YET, NO_XATTRS),
-    194: Unimplemented("listxattr", NOT_YET, NO_XATTRS),
-    195: Unimplemented("llistxattr", NOT_YET, NO_XATTRS),
-    196: Unimplemented("flistxattr", NOT_YET, NO_XATTRS),
-    197: Unimplemented("removexattr", NOT_YET, NO_XATTRS),
-    198: Unimplemented("lremovexattr", NOT_YET, NO_XATTRS),
-    199: Unimplemented("fremovexattr", NOT_YET, NO_XATTRS),
+    188: PartiallySupported("setxattr", xattr.sys_setxattr, XATTRS),
+    189: PartiallySupported("lsetxattr", xattr.sys_lsetxattr, XATTRS),
+    190: PartiallySupported("fsetxattr", xattr.sys_fsetxattr, XATTRS),
+    191: PartiallySupported("getxattr", xattr.sys_getxattr, XATTRS),
+    192: PartiallySupported("lgetxattr", xattr.sys_lgetxattr, XATTRS),
+    193: PartiallySupported("fgetxattr", xattr.sys_fgetxattr, XATTRS),
+    194: PartiallySupported("listxattr", xattr.sys_listxattr, XATTRS),
+    195: PartiallySupported("llistxattr", xattr.sys_llistxattr, XATTRS),
+    196: PartiallySupported("flistxattr", xattr.sys_flistxattr, XATTRS),
+    197: PartiallySupported("removexattr", xattr.sys_removexattr, XATTRS),
+    198: PartiallySupported("lremovexattr", xattr.sys_lremovexattr, XATTRS),
+    199: PartiallySupported("fremovexattr", xattr.sys_fremovexattr, XATTRS),
     200: Supported("tkill", sig.sys_tkill),
     201: Supported("time", time_.sys_time),
     202: PartiallySupported("futex", futex.sys_futex, "FUTEX_FD, FUTEX_WAIT_REQUEUE_PI and "
                            "FUTEX_CMP_REQUEUE_PI return ENOSYS; PI locks have no priority inheritance"),
     203: Unimplemented("sched_setaffinity", NOT_YET),
-    204: PartiallySupported("sched_getaffinity", thread.sys_sched_getaffinity, "reports the host's CPU set "
-                           "for any pid, though every task runs on one virtual CPU"),
+    204: Supported("sched_getaffinity", thread.sys_sched_getaffinity),
     205: Unimplemented("set_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
     206: Unimplemented("io_setup", NOT_YET, "no Linux AIO"),
     207: Unimplemented("io_destroy", NOT_YET, "no Linux AIO"),
@@ -290,7 +292,8 @@ LOW: dict[int, Entry] = {
     224: Unimplemented("timer_gettime", NOT_YET, "no POSIX timers"),
     225: Unimplemented("timer_getoverrun", NOT_YET, "no POSIX timers"),
     226: Unimplemented("timer_delete", NOT_YET, "no POSIX timers"),
-    227: Unimplemented("clock_settime", PRIVILEGED, "CAP_SYS_TIME"),
+    227: PartiallySupported("clock_settime", time_.sys_clock_settime, "validates its arguments, then EPERM: "
+                           "the sentry never sets the host's clock"),
     228: PartiallySupported("clock_gettime", time_.sys_clock_gettime, "the CPU-time clocks measure the "
                             "whole sentry process; clock ids of other processes and threads EINVAL"),
     229: Supported("clock_getres", time_.sys_clock_getres),
