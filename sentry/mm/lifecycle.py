@@ -49,9 +49,7 @@ class MemoryManager(MemoryManagerSyscalls):
             c = v.copy()
             if c.mappable is not None:
                 c.mappable.inc_ref()
-                add_space = getattr(c.mappable, "add_space", None)
-                if add_space is not None:
-                    add_space(child)  # the child inherits private copies of its pages
+                c.mappable.add_space(child)  # the child inherits private copies of its pages
             child.vmas.insert(c)
         for p in self.pmas:
             if not p.private:

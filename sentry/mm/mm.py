@@ -308,9 +308,7 @@ class MemoryManagerCore:
             return end, None
         # The mappable may later ask this MM to drop what it translated
         # (a host file truncated: see memmap.mappable.host_file_truncated).
-        add_space = getattr(v.mappable, "add_space", None)
-        if add_space is not None:
-            add_space(self)
+        v.mappable.add_space(self)
         # Private mappings translate read-only and copy on the first write.
         want = AccessType(True, at.write and not v.private, at.execute)
         translations, err = v.mappable.translate(v.mappable_offset(start), v.mappable_offset(end), want)
