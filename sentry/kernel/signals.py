@@ -226,7 +226,7 @@ def sigreturn(t: Task) -> int:
                 old.release()
             del t.signal_frames[i:]
             break
-    regs = dict(zip(_GP_ORDER, fields[:18], strict=True))
+    regs: dict[str, int] = dict(zip(_GP_ORDER, fields[:18], strict=True))
     eflags = (cpu.get_reg("eflags") & ~_FIX_EFLAGS) | (regs.pop("eflags") & _FIX_EFLAGS)
     cpu.set_regs(regs, eflags=eflags)
     t.set_signal_mask(mask)

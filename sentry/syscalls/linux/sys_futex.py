@@ -34,10 +34,8 @@ from sentry.kernel.task_futex import (
     futex_wake_op,
 )
 from sentry.linuxerr import EINVAL, ENOSYS, ESRCH
-from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.args import copy_in_timespec, s32
 
-_NSEC = 1_000_000_000
-_TIMESPEC = struct.Struct("<qq")
 _ROBUST_LIST_HEAD_SIZE = 24
 
 
@@ -48,10 +46,7 @@ def _timeout(t: Task, addr: int, cmd: int, realtime: bool) -> int | None:
     CLOCK_REALTIME with the flag), LOCK_PI's absolute CLOCK_REALTIME."""
     if not addr:
         return None
-    sec, nsec = _TIMESPEC.unpack(t.copy_in_bytes(addr, 16))
-    if sec < 0 or not 0 <= nsec < _NSEC:
-        raise EINVAL
-    ns = sec * _NSEC + nsec
+    ns = copy_in_timespec(t, addr)
     now = time.monotonic_ns()
     if cmd == FUTEX_WAIT:
         return now + ns

@@ -30,7 +30,7 @@ from sentry.abi.misc import (
 )
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL
-from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.args import copy_in_timespec, s32
 from sentry.vfs import FileDescription
 from sentry.vfs.waiter import Entry
 
@@ -102,10 +102,7 @@ def _wait(t: Task, what: str, files: list[FileDescription], masks: list[int], de
 def _deadline_from_timespec(t: Task, addr: int) -> int | None:
     if addr == 0:
         return None
-    sec, nsec = _TIMESPEC.unpack(t.copy_in_bytes(addr, 16))
-    if sec < 0 or not 0 <= nsec < _NSEC:
-        raise EINVAL
-    return time.monotonic_ns() + sec * _NSEC + nsec
+    return time.monotonic_ns() + copy_in_timespec(t, addr)
 
 
 def _do_poll(t: Task, fds_addr: int, nfds: int, deadline: int | None, restore: int | None = None) -> int:
