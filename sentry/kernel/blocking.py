@@ -31,7 +31,7 @@ from sentry.kernel.task import TaskStop
 from sentry.vfs.waiter import Entry
 
 if TYPE_CHECKING:
-    from sentry.kernel.kernel import Kernel
+    from sentry.kernel.core import KernelCore
     from sentry.kernel.task import Task
     from sentry.vfs.file_description import FileDescription
 
@@ -72,7 +72,7 @@ def wait_for(t: Task, file: FileDescription, mask: int, what: str, retry: Callab
     k.block(t, f"{what} {file.path_name()}", retry, cancel=cancel, restartable=True)
 
 
-def report_deadlock(kernel: Kernel, exc: Deadlock) -> None:
+def report_deadlock(kernel: KernelCore, exc: Deadlock) -> None:
     """Print the deadlock and end every thread group with status 1."""
     print(exc.message(), file=sys.stderr, flush=True)
     for tg in list(kernel.thread_groups.values()):

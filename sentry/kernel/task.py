@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sentry.abi.signals import SIGCHLD
@@ -18,6 +17,7 @@ from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
 if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
+    from sentry.kernel.scheduler import Wait
     from sentry.mm import MemoryManager
     from sentry.platform import CPUContext
     from sentry.vfs.context import FSContext
@@ -102,16 +102,8 @@ class Task:
         self.alt_stack = (0, 0, 2)  # (ss_sp, ss_size, ss_flags): SS_DISABLE
         self.signal_frames: list[tuple[int, Any]] = []  # (frame, saved CPU) per live handler
         self.exited = False
-        # Blocking (``Kernel.block``): how the parked syscall completes, and
-        # what ends the wait.
-        self.blocked = False
-        self.block_what = ""
-        self.resume: Callable[[], int] | None = None
-        self.block_deadline: int | None = None
-        self.block_timeout_result: int | None = 0
-        self.block_cancel: Callable[[], None] | None = None
-        self.block_interruptible = True
-        self.block_restartable = False
+        # The scheduler's record of a blocked (or just woken) syscall.
+        self.wait: Wait | None = None
         # The syscall that left the run loop last (a parked one's number,
         # for logs when its ``resume`` fails).
         self.stopped_syscall = 0
@@ -119,6 +111,12 @@ class Task:
         # The guest's ids and capabilities; clone and fork share the value.
         self.creds = Credentials.of_host()
         self.on_syscall = kernel.make_syscall_dispatcher(self)
+
+    @property
+    def blocked(self) -> bool:
+        """Parked in a blocking syscall and not yet woken."""
+        w = self.wait
+        return w is not None and not w.woken
 
     def name(self) -> bytes:
         """The task's name: what PR_SET_NAME or a comm write set, else the
