@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from sentry.hostarch import AccessType
 from sentry.mm.pma import without_write
-from sentry.mm.syscalls import MemoryManagerSyscalls
+from sentry.mm.remap import MemoryManagerRemap
 from sentry.mm.vma import Vma
 
 
-class MemoryManager(MemoryManagerSyscalls):
+class MemoryManager(MemoryManagerRemap):
     """A guest address space: vmas, pmas, the Unicorn address space that
     caches them, and the ``usermem.IO`` implementation over them.
 
