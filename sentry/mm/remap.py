@@ -21,7 +21,7 @@ from sentry.abi.mm import (
     MREMAP_FIXED,
     MREMAP_MAYMOVE,
 )
-from sentry.hostarch import PAGE_SIZE
+from sentry.hostarch import NO_ACCESS, PAGE_SIZE
 from sentry.linuxerr import EACCES, EFAULT, EINVAL, ENOMEM, ENOSYS
 from sentry.mm.syscalls import _PAGE_MASK, _U64, MemoryManagerSyscalls, _round_up
 from sentry.mm.vma import Vma
@@ -244,3 +244,38 @@ class MemoryManagerRemap(MemoryManagerSyscalls):
     def pages_present(self, start: int, end: int) -> int:
         """Bytes of ``[start, end)`` backed by pmas (resident, in Linux terms)."""
         return sum(min(p.end, end) - max(p.start, start) for p in self.pmas.overlapping(start, end))
+
+    # -- checking ----------------------------------------------------------------
+
+    def check_invariants(self) -> None:
+        """Raise AssertionError if an invariant in the module docstring is
+        broken (``sentry.mm.mm``'s docstring; for tests and debugging;
+        O(vmas + pmas + regions))."""
+        prev_end = -1
+        for v in self.vmas:
+            assert v.start < v.end and not (v.start | v.end) & ~_PAGE_MASK, v
+            assert v.start >= prev_end, f"vmas overlap at {v!r}"
+            prev_end = v.end
+        prev_end = -1
+        for p in self.pmas:
+            assert p.start < p.end and not (p.start | p.end) & ~_PAGE_MASK, p
+            assert p.start >= prev_end, f"pmas overlap at {p!r}"
+            prev_end = p.end
+            assert not self.vmas.gaps(p.start, p.end), f"pma outside vmas: {p!r}"
+            host = p.file.host_address(p.off)
+            view = p.file.map_internal(p.file_range(), NO_ACCESS)
+            assert len(view) == p.end - p.start, p
+            if p.need_cow:
+                assert not p.effective_perms.write, p
+            for v in self.vmas.overlapping(p.start, p.end):
+                allowed = v.effective_perms.intersect(p.translate_perms)
+                assert allowed.superset_of(p.effective_perms), (p, v)
+            del host, view
+        for rs, re_, rperms in self.address_space.regions():
+            cur = rs
+            for p in self.pmas.overlapping(rs, re_):
+                assert p.start <= cur, f"region [{rs:#x}, {re_:#x}) maps a pma gap at {cur:#x}"
+                assert p.effective_perms.superset_of(rperms), (
+                    f"region [{rs:#x}, {re_:#x}) {rperms} exceeds {p!r}")
+                cur = p.end
+            assert cur >= re_, f"region [{rs:#x}, {re_:#x}) extends past pmas at {cur:#x}"

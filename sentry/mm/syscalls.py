@@ -50,7 +50,7 @@ from sentry.hostarch import ANY_ACCESS, HUGE_PAGE_SIZE, PAGE_SIZE, READ_WRITE, A
 from sentry.linuxerr import EACCES, EEXIST, EINVAL, ENOMEM, EOVERFLOW, EPERM
 from sentry.memmap.mappable import Mappable
 from sentry.mm.io import MemoryManagerIO
-from sentry.mm.mm import STACK_GUARD_GAP
+from sentry.mm.layout import STACK_GUARD_GAP
 from sentry.mm.vma import Vma
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
