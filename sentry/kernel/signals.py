@@ -56,7 +56,6 @@ if TYPE_CHECKING:
     from sentry.kernel.task import Task
 
 
-
 # Default actions (Linux kernel/signal.c sig_kernel_*). Stop signals have no
 # job control to stop for here; they are ignored.
 _DEFAULT_IGNORE = frozenset({17, 18, 23, 28})  # CHLD, CONT, URG, WINCH

@@ -58,7 +58,6 @@ _U64 = 1 << 64
 _MAX_LFS_FILESIZE = (1 << 63) - 1
 
 
-
 @dataclass
 class MMapOpts:
     """A decoded mmap request (gVisor ``memmap.MMapOpts``).

@@ -36,7 +36,7 @@ from sentry.abi.fcntl import (
     TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
-from sentry.fsimpl.host.fs import truncated
+from sentry.fsimpl.host.hostcalls import truncated
 from sentry.hostarch import AccessType
 from sentry.hostfd import room
 from sentry.linuxerr import (
@@ -345,7 +345,7 @@ class HostDirectory(_HostFDFile, DirectoryFileDescription):
         return super().dir_entries()
 
     def _children(self) -> list[Dirent]:
-        from sentry.fsimpl.host.fs import list_host_dir
+        from sentry.fsimpl.host.hostcalls import list_host_dir
 
         assert self.dentry is not None
         entries = list_host_dir(self.host_fd)

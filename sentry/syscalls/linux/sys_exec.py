@@ -32,7 +32,6 @@ MAX_ARG_STRINGS = 0x7FFFFFFF
 _X_OK = 1
 
 
-
 def copy_in_vector(t: Task, addr: int) -> list[bytes]:
     """A NULL-terminated array of string pointers (argv or envp). A NULL
     array is empty, as Linux allows. EFAULT for unreadable memory, E2BIG
