@@ -14,18 +14,18 @@ Scheduling policy (deterministic round robin, one virtual CPU):
   that leaves the task runnable keeps it at the head.
 * A slice is ``SYSCALL_SLICE`` syscalls: with another task runnable, the
   syscall that uses up the budget returns and then the run ends. Slices
-  are counted, not timed, so a guest's interleaving at syscalls is
-  reproducible. A task that makes no syscalls is not preempted (Unicorn's
-  timed stops can re-execute atomic instructions, see ``SYSCALL_SLICE``)
-  unless ``SENTRY_SAFETY_SLICE_US`` asks for a timer; Unicorn's timer is
-  otherwise armed only to meet a sleeper's deadline. A lone task runs with
-  no budget and no timer, at full speed. When a lone task makes another
-  runnable (clone, a futex wake, a pipe write) its run ends after that
-  syscall.
+  are counted, so a guest's interleaving at syscalls is reproducible. A
+  task that makes few or no syscalls is also preempted after
+  ``TIME_SLICE_US`` of CPU time (the platform stops it between
+  translation blocks, so atomics stay exact; CPU time, so a loaded host
+  does not cut slices short). A sleeper's deadline arms a wall-clock stop
+  as well. A lone task runs with no budget and no timer, at full speed.
+  When a lone task makes another runnable (clone, a futex wake, a pipe
+  write) its run ends after that syscall.
 * New and woken tasks join the back of the queue in the order they were
   created or woken. Output is therefore reproducible whenever the guest
   synchronises (futexes, pipes, joins); a guest that spins without
-  syscalls waiting for another task hangs (unless the safety timer is on).
+  syscalls waiting for another task is preempted and finishes.
 
 Blocking model: a blocking syscall calls :meth:`Scheduler.block`, which
 parks the task (``task.wait``, a :class:`Wait`: what it waits for, how the
@@ -59,17 +59,16 @@ from sentry.tracing import TRACE
 log = get_logger("sentry.kernel")
 
 # With other tasks runnable, the running task is preempted after this many
-# syscalls (at the syscall's return). Unicorn's asynchronous timer is not
-# used for time slices by default: Unicorn 2.1 can re-execute a
-# ``lock``-prefixed instruction whose store already happened when a timed
-# stop lands on it (measured: a ``lock xadd`` loop over-counts by ~0.01%
-# with 200 us slices, and mutex-counter 1000000 4 with 100 ms slices
-# corrupts its mutex and deadlocks). SAFETY_SLICE_US > 0 (environment
-# variable SENTRY_SAFETY_SLICE_US) arms such a timer anyway, for guests that
-# spin without syscalls while another task must run; a sleeper's deadline
-# always arms one (a single stop, not a periodic one).
+# syscalls (at the syscall's return), or after TIME_SLICE_US microseconds of
+# CPU time (environment variable SENTRY_TIME_SLICE_US; 0 disables it, and a
+# task spinning without syscalls while another must run then hangs). The
+# time slice is long against SYSCALL_SLICE syscalls (about 1-2 ms), so
+# guests that make syscalls keep their reproducible interleaving. The stop
+# lands between translation blocks (``sentry.platform.preempt``): Unicorn's
+# own timed stop re-executes read-modify-write instructions, which corrupted
+# CPython's reference counts and glibc's malloc in threaded Python.
 SYSCALL_SLICE = 64
-SAFETY_SLICE_US = int(os.environ.get("SENTRY_SAFETY_SLICE_US", "0") or 0)
+TIME_SLICE_US = int(os.environ.get("SENTRY_TIME_SLICE_US", "10000") or 0)
 
 
 @dataclass(slots=True)
@@ -219,22 +218,20 @@ class Scheduler(KernelCore):
                     continue
             elif task.sig_pending and not self.deliver_pending(task):
                 continue
-            # Preemption: after SYSCALL_SLICE syscalls when others are
-            # runnable (deterministic, at a syscall boundary); a host timer
-            # only to meet a sleeper's deadline, or if SAFETY_SLICE_US asks.
+            # Preemption when others are runnable: after SYSCALL_SLICE
+            # syscalls (deterministic, at a syscall boundary) or TIME_SLICE_US
+            # of CPU time; a wall-clock stop to meet a sleeper's deadline.
             self.sched[0] = SYSCALL_SLICE if queue else 0
+            cpu_slice = TIME_SLICE_US if queue else 0
             timeout = 0
-            if queue:
-                timeout = SAFETY_SLICE_US
             if self.blocked:
                 deadline = self._next_deadline()
                 if deadline is not None:
-                    left = max(1, (deadline - time.monotonic_ns()) // 1000)
-                    timeout = min(timeout, left) if timeout else left
+                    timeout = max(1, (deadline - time.monotonic_ns()) // 1000)
             self.current = task
             self._unbounded = not queue
             try:
-                requeue = self._run_task(task, timeout)
+                requeue = self._run_task(task, timeout, cpu_slice)
             finally:
                 self.current = None
             if task.exited or task.blocked:
@@ -294,10 +291,10 @@ class Scheduler(KernelCore):
         for t in list(self.blocked.values()):
             self.exit_task(t)
 
-    def _run_task(self, task: Task, timeout_us: int = 0) -> bool:
+    def _run_task(self, task: Task, timeout_us: int = 0, cpu_slice_us: int = 0) -> bool:
         """One run of ``task``; True if it should go to the back of the
         queue (its slice ended or it was asked to yield)."""
-        stop = task.mm.address_space.run(task.cpu, task.on_syscall, timeout_us)
+        stop = task.mm.address_space.run(task.cpu, task.on_syscall, timeout_us, cpu_slice_us)
         kind = stop.kind
         if kind is StopKind.INTERRUPTED:
             return True

@@ -100,6 +100,8 @@ class Task:
         self.pending_info: dict[int, Any] = {}
         self.sig_pending = False
         self.alt_stack = (0, 0, 2)  # (ss_sp, ss_size, ss_flags): SS_DISABLE
+        # Signals rt_sigtimedwait is waiting for: their arrival wakes it.
+        self.sigwait_mask = 0
         self.signal_frames: list[tuple[int, Any]] = []  # (frame, saved CPU) per live handler
         self.exited = False
         # The scheduler's record of a blocked (or just woken) syscall.

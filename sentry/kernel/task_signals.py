@@ -41,7 +41,11 @@ class SignalDelivery(KernelCore):
         task.pending |= bit
         task.sig_pending = bool(task.pending & ~task.signal_mask) or sig == SIGKILL
         w = task.wait
-        if w is not None and not w.woken and task.sig_pending and w.interruptible:
+        if w is None or w.woken:
+            return
+        if bit & task.sigwait_mask and sig != SIGKILL:
+            self.wake(task)  # rt_sigtimedwait takes it (its resume dequeues)
+        elif task.sig_pending and w.interruptible:
             self.wake(task, interrupted_result(task))
 
     def force_signal(self, task: Task, info: SignalInfo) -> None:

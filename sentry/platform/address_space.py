@@ -178,10 +178,14 @@ class AddressSpace(Protocol):
         """A CPU context for a new thread, in the initial Linux user state."""
         ...
 
-    def run(self, cpu: CPUContext, on_syscall: OnSyscall, timeout_us: int = 0) -> StopReason:
+    def run(
+        self, cpu: CPUContext, on_syscall: OnSyscall, timeout_us: int = 0, cpu_slice_us: int = 0
+    ) -> StopReason:
         """Run ``cpu`` from its RIP until it must return to the kernel (see
         the module docstring for what comes back). ``on_syscall`` services
-        syscalls inline; ``timeout_us > 0`` bounds the run (INTERRUPTED)."""
+        syscalls inline; ``timeout_us > 0`` bounds the run in wall time and
+        ``cpu_slice_us > 0`` in CPU time of the calling thread (INTERRUPTED,
+        between instructions)."""
         ...
 
     def interrupt(self) -> None:

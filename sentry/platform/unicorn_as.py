@@ -77,8 +77,9 @@ handlers read and write RIP as Linux shows it (past the ``syscall``).
 
 Measured: a guest loop ``mov eax, 39; syscall; jmp`` with an on_syscall
 returning 0 runs 870,000-950,000 syscalls per second (1.06 us per
-syscall, hook to hook). With 10 ms time slices 580,000-940,000: Unicorn's
-timer thread polls every 2 us and competes for a core. A syscall stop
+syscall, hook to hook). (With Unicorn's own 10 ms ``emu_start``
+timeouts, no longer used, 580,000-940,000: its timer thread polled every
+2 us and competed for a core.) A syscall stop
 plus re-entering ``run`` costs 2.3 us; switching to another thread's
 context adds 1.1-1.8 us.
 
@@ -120,12 +121,22 @@ aliases ``0x600000``). FS base is ``UC_X86_REG_FS_BASE``;
 
 Run loop
 --------
-``run(cpu, on_syscall, timeout_us)`` never installs per-instruction or
-per-block hooks. Emulation runs with Unicorn's exit addresses enabled and
-empty, so no guest address ends it silently (a jump to 0 is a fetch fault,
-not a clean stop). ``timeout_us > 0`` runs a time slice (Unicorn's timer
-thread) that ends with INTERRUPTED; ``interrupt()`` stops a running
-slice from any thread or hook.
+``run(cpu, on_syscall, timeout_us, cpu_slice_us)`` never installs
+per-instruction hooks. Emulation runs with Unicorn's exit addresses
+enabled and empty, so no guest address ends it silently (a jump to 0 is a
+fetch fault, not a clean stop).
+
+Preemption never uses Unicorn's ``emu_start`` timeout nor an ``emu_stop``
+from another thread: Unicorn 2.1.4 notices such a stop after any memory
+access and re-executes a read-modify-write instruction whose store already
+happened (``lock xadd`` counts twice; see ``sentry.platform.preempt``).
+Instead every engine has, from its creation, a native block hook that stops
+emulation at the next translation-block start once the engine's stop flag
+is raised. ``timeout_us > 0`` (wall time) and ``cpu_slice_us > 0`` (CPU
+time of the emulating thread) arm the shared ``SliceTimer`` to raise it;
+the run then ends with INTERRUPTED and ``timed_out()`` is True.
+``interrupt()`` raises it from any thread or hook; from the syscall hook
+the stop lands right after the ``syscall`` (which ends its block).
 """
 
 from __future__ import annotations
@@ -138,6 +149,7 @@ from typing import Any
 from unicorn import (
     UC_ARCH_X86,
     UC_ERR_INSN_INVALID,
+    UC_HOOK_BLOCK,
     UC_HOOK_INSN,
     UC_HOOK_INTR,
     UC_HOOK_MEM_FETCH_PROT,
@@ -157,7 +169,6 @@ from unicorn import (
     UC_PROT_EXEC,
     UC_PROT_READ,
     UC_PROT_WRITE,
-    UC_QUERY_TIMEOUT,
     Uc,
     UcError,
 )
@@ -175,6 +186,7 @@ from sentry.platform.address_space import (
     StopReason,
 )
 from sentry.platform.cpu import CPUContext
+from sentry.platform.preempt import SLICE_TIMER, StopFlag, block_stop_callback
 from sentry.platform.regs import FastRegs, uc_library
 from sentry.tracing import TRACE
 
@@ -222,7 +234,6 @@ _V = ctypes.c_void_p
 # re-acquire it, and other threads can call interrupt() meanwhile.
 _uc_emu_start = _LIB.uc_emu_start
 _uc_emu_stop = ctypes.PYFUNCTYPE(ctypes.c_int, _V)(("uc_emu_stop", _LIB))
-_uc_query = ctypes.PYFUNCTYPE(ctypes.c_int, _V, ctypes.c_int, _V)(("uc_query", _LIB))
 _uc_hook_add = _LIB.uc_hook_add
 
 _SYSCALL_CB = ctypes.CFUNCTYPE(None, _V, _V)
@@ -297,6 +308,10 @@ class UnicornAddressSpace:
         self._running = False
         self._interrupt_pending = False
         self._release_pending = False
+        # Raised (by interrupt or the slice timer) to stop at the next block.
+        self._stop_flag = StopFlag()
+        self._timed_out = False
+        self._expire = self._slice_expired
         # Hook state shared with the closures: [stop reason, fault addr,
         # fault access, BaseException to re-raise, inside the syscall hook]
         # and [on_syscall].
@@ -383,15 +398,18 @@ class UnicornAddressSpace:
         self._hook_add(UC_HOOK_INSN, cb_sys, ctypes.c_int(x86.UC_X86_INS_SYSCALL))
         self._hook_add(_HOOK_MEM_FAULTS, cb_mem)
         self._hook_add(UC_HOOK_INTR, cb_intr)
+        # Before any translation: Unicorn only instruments blocks translated
+        # while a block hook exists.
+        self._hook_add(UC_HOOK_BLOCK, block_stop_callback(), user_data=self._stop_flag.address)
 
-    def _hook_add(self, kind: int, callback: Any, *extra: Any) -> None:
+    def _hook_add(self, kind: int, callback: Any, *extra: Any, user_data: int | None = None) -> None:
         hh = ctypes.c_size_t()
         err = _uc_hook_add(
             self._uc._uch,
             ctypes.byref(hh),
             kind,
             callback,
-            None,
+            _V(user_data),
             ctypes.c_uint64(1),
             ctypes.c_uint64(0),
             *extra,
@@ -460,13 +478,18 @@ class UnicornAddressSpace:
 
     # -- the run loop ----------------------------------------------------------
 
-    def run(self, cpu: CPUContext, on_syscall: OnSyscall, timeout_us: int = 0) -> StopReason:
+    def run(
+        self, cpu: CPUContext, on_syscall: OnSyscall, timeout_us: int = 0, cpu_slice_us: int = 0
+    ) -> StopReason:
         """Run ``cpu`` from its RIP until it must return to the kernel.
 
         Returns a ``StopReason`` (see ``address_space``). ``timeout_us > 0``
-        bounds the run to a time slice (INTERRUPTED when it ends). Restarting
-        with ``run`` after any stop resumes correctly at RIP. Re-raises a
-        non-``Exception`` ``BaseException`` from ``on_syscall``.
+        bounds the run in wall time, ``cpu_slice_us > 0`` in CPU time of the
+        calling thread (INTERRUPTED when the first bound is reached; the
+        stop lands between translation blocks, never inside an
+        instruction). Restarting with ``run`` after any stop resumes
+        correctly at RIP. Re-raises a non-``Exception`` ``BaseException``
+        from ``on_syscall``.
         """
         if self._running:
             raise RuntimeError("run is not reentrant (called from inside a hook?)")
@@ -486,9 +509,18 @@ class UnicornAddressSpace:
             assert fast is not None
             rip = fast.read_reg(x86.UC_X86_REG_RIP)
             self.counters.runs += 1
-            err = _uc_emu_start(self._handle, rip, 0, timeout_us, 0)
+            self._timed_out = False
+            if timeout_us > 0 or cpu_slice_us > 0:
+                key = SLICE_TIMER.arm(self._expire, timeout_us, cpu_slice_us)
+                try:
+                    err = _uc_emu_start(self._handle, rip, 0, 0, 0)
+                finally:
+                    SLICE_TIMER.disarm(key)
+            else:
+                err = _uc_emu_start(self._handle, rip, 0, 0, 0)
         finally:
             self._running = False
+            self._stop_flag.clear()
         cpu._interrupt_pending = False
         self._interrupt_pending = False
         if self._release_pending:
@@ -508,27 +540,28 @@ class UnicornAddressSpace:
             return StopReason(StopKind.INTERNAL_ERROR, exc=UcError(err))
         return INTERRUPTED
 
+    def _slice_expired(self) -> None:
+        """The slice timer's callback (timer thread): stop at the next block."""
+        self._timed_out = True
+        self._stop_flag.raise_()
+
     def timed_out(self) -> bool:
         """True if the last ``run`` ended because its time slice expired."""
-        if self._uc is None:
-            return False
-        result = ctypes.c_size_t()
-        if _uc_query(self._handle, UC_QUERY_TIMEOUT, _V(ctypes.addressof(result))):
-            return False
-        return bool(result.value)
+        return self._timed_out
 
     def interrupt(self) -> None:
         """Make the current (or, if none is running, the next) ``run`` return.
 
-        Safe from another Python thread or from inside a hook. A request
-        racing with the very start of a run may be delayed by one slice.
+        Safe from another Python thread or from inside a hook; a running
+        engine stops at the next translation-block start. A request racing
+        with the very end of a run may be lost (the run ends anyway).
         """
         self._interrupt_pending = True
         self._stop_if_running()
 
     def _stop_if_running(self) -> None:
-        if self._running and self._uc is not None:
-            _uc_emu_stop(self._handle)
+        if self._running:
+            self._stop_flag.raise_()
 
     # -- mappings --------------------------------------------------------------
 

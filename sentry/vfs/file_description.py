@@ -39,6 +39,7 @@ from sentry.abi.fcntl import (
     O_WRONLY,
     OPEN_ONLY_FLAGS,
     SEEK_CUR,
+    SEEK_END,
     SEEK_SET,
     SETFL_MASK,
 )
@@ -320,6 +321,10 @@ class DirectoryFileDescription(FileDescription):
     with SEEK_SET or SEEK_CUR.
     """
 
+    #: SEEK_END from a size of 0, as /proc and /sys directories allow;
+    #: False answers EINVAL, as tmpfs directories do.
+    seek_end_allowed = True
+
     def __init__(self, flags: int, dentry: Dentry, ctx: FSContext) -> None:
         super().__init__(flags, dentry)
         self.seekable = True
@@ -335,6 +340,8 @@ class DirectoryFileDescription(FileDescription):
             new = offset
         elif whence == SEEK_CUR:
             new = self._pos + offset
+        elif whence == SEEK_END and self.seek_end_allowed:
+            new = offset  # a synthetic directory's size is 0 (Linux's default_llseek)
         else:
             raise EINVAL
         if new < 0:

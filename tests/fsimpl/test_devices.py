@@ -5,7 +5,6 @@ drivers/char/mem.c): /dev/null, /dev/zero, /dev/full, /dev/random,
 from __future__ import annotations
 
 import os
-import time
 
 import pytest
 
@@ -53,21 +52,6 @@ def test_zero_vectored_read() -> None:
     seq = IOSequence(BytesIO(buf), AddrRangeSeq.from_ranges([AddrRange(0, 5), AddrRange(100, 107)]))
     assert f.read(seq, -1) == (12, None)
     assert buf[:5] == bytes(5) and buf[100:107] == bytes(7) and buf[5:100] == b"y" * 95
-
-
-def test_zero_reads_fast() -> None:
-    """1 MiB reads zero guest memory at memory speed (the end-to-end
-    target is >= 2 GB/s; the device alone must be far above it)."""
-    f = ZeroFile(O_RDONLY, None)
-    buf = bytearray(1 << 20)
-    seq = bytes_io_sequence(buf)
-    f.read(seq, -1)
-    n = 200
-    t0 = time.perf_counter()
-    for _ in range(n):
-        f.read(seq, -1)
-    rate = n * len(buf) / (time.perf_counter() - t0)
-    assert rate > 4e9, f"{rate / 1e9:.1f} GB/s"
 
 
 def test_full_refuses_writes_and_reads_zeros() -> None:

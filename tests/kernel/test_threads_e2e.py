@@ -169,8 +169,8 @@ def test_exit_group_from_a_thread_ends_blocked_leader(toolchain: Toolchain) -> N
 
 
 def test_cpu_bound_atomics_are_exact() -> None:
-    """Threads that make no syscalls are not preempted by Unicorn's timer,
-    whose stops can re-execute a ``lock``-prefixed instruction."""
+    """Threads that make no syscalls are preempted by the CPU-time slice,
+    between translation blocks: no ``lock``-prefixed instruction runs twice."""
     r = run(build_c(ATOMICS_WITHOUT_SYSCALLS, "musl", name="thr_atomics"))
     assert (r.returncode, r.stdout) == (0, "4000000\n")
 

@@ -327,7 +327,10 @@ class HostFile(_HostFDFile):
 
 class HostDirectory(_HostFDFile, DirectoryFileDescription):
     """An open host directory; getdents lists the host's entries, then the
-    mount points the host directory lacks (see DirectoryFileDescription)."""
+    mount points the host directory lacks (see DirectoryFileDescription).
+    Positions index a snapshot, so SEEK_END is EINVAL (as tmpfs)."""
+
+    seek_end_allowed = False
 
     def __init__(self, host_fd: int, flags: int, dentry: Dentry, ctx: FSContext) -> None:
         super().__init__(flags, dentry, ctx)

@@ -52,7 +52,13 @@ def handle_io_error(n: int, err: Exception | None) -> int:
 
 
 def _file(t: Task, fd: int) -> FileDescription:
-    return t.tg.fd_table.get(s32(fd))
+    """The open file at ``fd``: EBADF also for an O_PATH descriptor, which
+    Linux's ``fdget`` does not hand to I/O calls (so pread on one is EBADF
+    before ESPIPE)."""
+    f = t.tg.fd_table.get(s32(fd))
+    if f.is_path:
+        raise EBADF
+    return f
 
 
 def read_file(

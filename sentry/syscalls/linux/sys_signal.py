@@ -11,6 +11,7 @@ tkill/tgkill reach any thread of the kernel; kill reaches any process
 from __future__ import annotations
 
 import struct
+import time
 
 from sentry.abi.signals import (
     MINSIGSTKSZ,
@@ -32,8 +33,8 @@ from sentry.kernel.signals import (
     sigreturn,
 )
 from sentry.kernel.task import SigAction, Task, TaskStop
-from sentry.linuxerr import EINTR, EINVAL, ENOMEM, EPERM, ESRCH, Errno
-from sentry.syscalls.linux.args import s32
+from sentry.linuxerr import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH, Errno
+from sentry.syscalls.linux.args import copy_in_timespec, s32
 
 _SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
 _STACK_T = struct.Struct("<QiiQ")
@@ -148,6 +149,58 @@ def sys_rt_sigpending(t: Task, set_: int, sigsetsize: int, *_: int) -> int:
         raise EINVAL
     t.copy_out_bytes(set_, struct.pack("<Q", t.pending & t.signal_mask)[:sigsetsize])
     return 0
+
+
+def _take_signal(t: Task, mask: int, info: int) -> int:
+    """Dequeue the lowest pending signal in ``mask`` (0 if none), writing
+    its siginfo to ``info`` when non-zero."""
+    ready = t.pending & mask
+    if not ready:
+        return 0
+    sig = (ready & -ready).bit_length()
+    t.pending &= ~(1 << (sig - 1))
+    si = t.pending_info.pop(sig, None) or SignalInfo(sig)
+    t.set_signal_mask(t.signal_mask)  # recompute sig_pending
+    if info:
+        t.copy_out_bytes(info, si.pack())
+    return sig
+
+
+def sys_rt_sigtimedwait(t: Task, set_: int, info: int, timeout: int, sigsetsize: int, *_: int) -> int:
+    """Linux ``do_sigtimedwait``: EINVAL unless ``sigsetsize`` is 8; wait
+    for a signal in the set (SIGKILL and SIGSTOP never count), take it
+    from the pending set without running its handler and return its
+    number; EAGAIN when ``timeout`` passes (at once for a zero timeout),
+    EINTR when another signal interrupts the wait, EINVAL for a bad
+    timespec, EFAULT."""
+    if sigsetsize != 8:
+        raise EINVAL
+    (mask,) = struct.unpack("<Q", t.copy_in_bytes(set_, 8))
+    mask &= ~((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)))
+    deadline = None
+    if timeout:
+        deadline = time.monotonic_ns() + copy_in_timespec(t, timeout)
+    sig = _take_signal(t, mask, info)
+    if sig:
+        return sig
+    if deadline is not None and deadline <= time.monotonic_ns():
+        raise EAGAIN
+
+    def resume() -> int:
+        t.sigwait_mask = 0
+        got = _take_signal(t, mask, info)
+        if got:
+            return got
+        t.sigwait_mask = mask
+        t.kernel.block(t, "rt_sigtimedwait", resume, deadline_ns=deadline, timeout_result=-EAGAIN.errno,
+                       cancel=cancel)
+
+    def cancel() -> None:
+        t.sigwait_mask = 0
+
+    t.sigwait_mask = mask
+    t.kernel.block(t, "rt_sigtimedwait", resume, deadline_ns=deadline, timeout_result=-EAGAIN.errno,
+                   cancel=cancel)
 
 
 def sys_rt_sigreturn(t: Task, *_: int) -> int:

@@ -307,6 +307,24 @@ def sys_sched_getaffinity(t: Task, pid: int, size: int, mask: int, *_: int) -> i
     return nbytes
 
 
+def sys_sched_setaffinity(t: Task, pid: int, size: int, mask: int, *_: int) -> int:
+    """Linux ``sched_setaffinity``: the mask is read first (up to the
+    kernel's 8-byte cpumask; EFAULT), then ESRCH unless ``pid`` names a
+    live task, then EINVAL unless the mask holds one of the guest's CPUs.
+    Every task runs on the one virtual CPU whatever it asks for."""
+    size = size & 0xFFFFFFFF
+    data = t.copy_in_bytes(mask, min(size, 8)) if size else b""
+    bits = int.from_bytes(data.ljust(8, b"\0"), "little")
+    tid = s32(pid)
+    if tid != 0:
+        target = t.kernel.tasks.get(tid)
+        if target is None or target.exited:
+            raise ESRCH
+    if not bits & ((1 << GUEST_CPUS) - 1):
+        raise EINVAL
+    return 0
+
+
 def sys_sched_yield(t: Task, *_: int) -> int:
     """Give the CPU to the next runnable task, if any."""
     t.kernel.yield_current()

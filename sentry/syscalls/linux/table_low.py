@@ -187,7 +187,7 @@ LOW: dict[int, Entry] = {
     125: PartiallySupported("capget", creds.sys_capget, "no user namespaces; file capabilities are never applied"),
     126: PartiallySupported("capset", creds.sys_capset, GUEST_CREDENTIALS),
     127: Supported("rt_sigpending", sig.sys_rt_sigpending),
-    128: Unimplemented("rt_sigtimedwait", NOT_YET),
+    128: Supported("rt_sigtimedwait", sig.sys_rt_sigtimedwait),
     129: Unimplemented("rt_sigqueueinfo", NOT_YET),
     130: Unimplemented("rt_sigsuspend", NOT_YET),
     131: Supported("sigaltstack", sig.sys_sigaltstack),
@@ -268,7 +268,8 @@ LOW: dict[int, Entry] = {
     201: Supported("time", time_.sys_time),
     202: PartiallySupported("futex", futex.sys_futex, "FUTEX_FD, FUTEX_WAIT_REQUEUE_PI and "
                            "FUTEX_CMP_REQUEUE_PI return ENOSYS; PI locks have no priority inheritance"),
-    203: Unimplemented("sched_setaffinity", NOT_YET),
+    203: PartiallySupported("sched_setaffinity", thread.sys_sched_setaffinity, "accepted for the guest's one "
+                           "virtual CPU; it changes nothing"),
     204: Supported("sched_getaffinity", thread.sys_sched_getaffinity),
     205: Unimplemented("set_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
     206: Unimplemented("io_setup", NOT_YET, "no Linux AIO"),
