@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sentry.abi.signals import SIGCHLD
 from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
     from sentry.kernel.scheduler import Wait
+    from sentry.kernel.signals import SignalInfo
     from sentry.mm import MemoryManager
     from sentry.platform import CPUContext
     from sentry.vfs.context import FSContext
@@ -97,12 +98,12 @@ class Task:
         # signals do not queue). ``sig_pending`` caches "some pending signal
         # is unblocked" so the syscall path tests one attribute.
         self.pending = 0
-        self.pending_info: dict[int, Any] = {}
+        self.pending_info: dict[int, SignalInfo] = {}
         self.sig_pending = False
         self.alt_stack = (0, 0, 2)  # (ss_sp, ss_size, ss_flags): SS_DISABLE
         # Signals rt_sigtimedwait is waiting for: their arrival wakes it.
         self.sigwait_mask = 0
-        self.signal_frames: list[tuple[int, Any]] = []  # (frame, saved CPU) per live handler
+        self.signal_frames: list[tuple[int, CPUContext]] = []  # (frame, saved CPU) per live handler
         self.exited = False
         # The scheduler's record of a blocked (or just woken) syscall.
         self.wait: Wait | None = None
