@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from sentry.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from sentry.hostarch import AccessType
 from sentry.mm.pma import without_write
 from sentry.mm.remap import MemoryManagerRemap
@@ -245,4 +246,4 @@ default since Linux 5.x)."""
 
 def access_from_prot(prot: int) -> AccessType:
     """PROT_READ/WRITE/EXEC bits as an AccessType."""
-    return AccessType(bool(prot & 1), bool(prot & 2), bool(prot & 4))
+    return AccessType(bool(prot & PROT_READ), bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))

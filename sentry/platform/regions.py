@@ -11,8 +11,8 @@ regions, ``reprotect`` one protect per region whose permissions change.
 The table also keeps each mapped ``File`` alive (the engine points into
 its host memory).
 
-Permissions are bit sets with Unicorn's values (``PROT_READ`` 1,
-``PROT_WRITE`` 2, ``PROT_EXEC`` 4), so the engine takes them as they are.
+Permissions are bit sets of Linux's ``PROT_*`` values, which are also
+Unicorn's, so the engine takes them as they are.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from sentry.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from sentry.hostarch import AccessType
 from sentry.memmap.file import File
 
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
+__all__ = ["PERMS_OF", "PROT_EXEC", "PROT_READ", "PROT_WRITE", "Cut", "Region", "RegionTable", "access_of"]
 
 PERMS_OF: dict[AccessType, int] = {
     AccessType(r, w, x): (PROT_READ if r else 0) | (PROT_WRITE if w else 0) | (PROT_EXEC if x else 0)
