@@ -1,5 +1,5 @@
 """Small ABI constant sets of single syscalls: resource limits, prctl,
-poll events, getrandom, clock_nanosleep (``include/uapi/asm-generic/resource.h``,
+poll events, getrandom, clock_nanosleep, capability numbers (``include/uapi/asm-generic/resource.h``,
 ``linux/prctl.h``, ``asm-generic/poll.h``, ``linux/random.h``, ``linux/time.h``)."""
 
 from __future__ import annotations
@@ -19,3 +19,5 @@ POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
 GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
 
 TIMER_ABSTIME = 1
+
+CAP_IPC_LOCK = 14

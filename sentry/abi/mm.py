@@ -1,4 +1,4 @@
-"""mmap protections and flags, madvise advice and mremap flags
+"""mmap protections and flags, madvise advice, mremap, msync and mlock flags
 (``include/uapi/asm-generic/mman-common.h``, ``asm/mman.h``, ``linux/mman.h``)."""
 
 from __future__ import annotations
@@ -17,3 +17,7 @@ MADV_WIPEONFORK, MADV_KEEPONFORK = 18, 19
 MADV_COLD, MADV_PAGEOUT, MADV_DONTNEED_LOCKED = 20, 21, 24
 
 MREMAP_MAYMOVE, MREMAP_FIXED, MREMAP_DONTUNMAP = 1, 2, 4
+
+MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
+MLOCK_ONFAULT = 1
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4

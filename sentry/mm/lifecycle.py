@@ -6,11 +6,11 @@ from __future__ import annotations
 from sentry.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from sentry.hostarch import AccessType
 from sentry.mm.pma import without_write
-from sentry.mm.remap import MemoryManagerRemap
+from sentry.mm.residency import MemoryManagerResidency
 from sentry.mm.vma import Vma
 
 
-class MemoryManager(MemoryManagerRemap):
+class MemoryManager(MemoryManagerResidency):
     """A guest address space: vmas, pmas, the Unicorn address space that
     caches them, and the ``usermem.IO`` implementation over them.
 
@@ -48,6 +48,7 @@ class MemoryManager(MemoryManagerRemap):
             if v.dont_fork:
                 continue
             c = v.copy()
+            c.locked = False  # locks are not inherited (Linux dup_mmap)
             if c.mappable is not None:
                 c.mappable.inc_ref()
                 c.mappable.add_space(child)  # the child inherits private copies of its pages

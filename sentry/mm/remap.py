@@ -223,6 +223,8 @@ class MemoryManagerRemap(MemoryManagerSyscalls):
                 if v.private or not v.max_perms.write:
                     raise EACCES
                 raise ENOSYS  # punching holes in shared memory: not supported
+            if advice in (MADV_DONTNEED, MADV_FREE) and v.locked:
+                raise EINVAL  # locked pages cannot be dropped (can_madv_lru_vma)
             if advice == MADV_DONTNEED:
                 self._invalidate(max(v.start, addr), min(v.end, end))
             elif fork_flags is not None and (v.dont_fork, v.wipe_on_fork) != fork_flags(v):

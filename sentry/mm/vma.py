@@ -27,6 +27,7 @@ class Vma:
         "effective_perms",
         "end",
         "grows_down",
+        "locked",
         "mappable",
         "max_perms",
         "name",
@@ -62,6 +63,7 @@ class Vma:
         self.name = name
         self.dont_fork = False
         self.wipe_on_fork = False
+        self.locked = False  # mlock/MAP_LOCKED (VM_LOCKED)
 
     def copy(self) -> Vma:
         """A field-for-field copy. It holds no mappable reference yet: the
@@ -100,6 +102,7 @@ class Vma:
             and self.name == right.name
             and self.dont_fork == right.dont_fork
             and self.wipe_on_fork == right.wipe_on_fork
+            and self.locked == right.locked
             and (self.mappable is None or self.off + (self.end - self.start) == right.off)
         )
 

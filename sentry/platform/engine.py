@@ -1,8 +1,9 @@
 """Setting up one Unicorn engine (``docs/unicorn.md`` has the measured
 facts this relies on): the direct ctypes entry points, the drop to user
 mode through a ``fninit; sysretq`` trampoline, and the hooks (syscall,
-memory faults, interrupts, and the block hook that preempts between
-translation blocks, ``sentry.platform.preempt``).
+memory faults, interrupts, and, once an engine needs timed stops, the
+block hook that preempts between translation blocks,
+``sentry.platform.preempt``).
 
 The hooks share state with the run loop through two lists, so the hot
 paths touch no attributes: ``state`` is ``[stop reason, fault address,
@@ -119,9 +120,12 @@ def enter_user_mode(uc: Any) -> None:
 
 
 def install_hooks(uc: Any, handle: Any, fast: FastRegs, state: list[Any], handler: list[Any],
-                  stop_flag: StopFlag) -> tuple[Any, ...]:
-    """Install the hooks; returns the ctypes callbacks, which the caller
-    must keep alive as long as the engine."""
+                  async_interrupt: list[bool]) -> tuple[Any, ...]:
+    """Install the syscall, fault and interrupt hooks; returns the ctypes
+    callbacks, which the caller must keep alive as long as the engine.
+    ``async_interrupt[0]`` set (an ``interrupt()`` from another thread
+    while no block hook is installed) makes the next syscall stop the run:
+    the syscall ends its block, a safe point."""
     read_syscall_regs = fast.read_syscall_regs
     write_rax = fast.write_rax
     stop = emu_stop
@@ -138,6 +142,8 @@ def install_hooks(uc: Any, handle: Any, fast: FastRegs, state: list[Any], handle
                 stop(handle)
             else:
                 write_rax(ret)
+                if async_interrupt[0]:
+                    stop(handle)
         except Exception as e:
             state[0] = StopReason(internal_error, exc=e)
             stop(handle)
@@ -161,15 +167,20 @@ def install_hooks(uc: Any, handle: Any, fast: FastRegs, state: list[Any], handle
         state[0] = StopReason(exception, vector=intno)
         stop(handle)
 
-    callbacks = (_SYSCALL_CB(syscall_hook), _MEM_CB(mem_hook), _INTR_CB(intr_hook), block_stop_callback())
-    cb_sys, cb_mem, cb_intr, cb_block = callbacks
+    callbacks = (_SYSCALL_CB(syscall_hook), _MEM_CB(mem_hook), _INTR_CB(intr_hook))
+    cb_sys, cb_mem, cb_intr = callbacks
     _hook_add(uc, UC_HOOK_INSN, cb_sys, ctypes.c_int(x86.UC_X86_INS_SYSCALL))
     _hook_add(uc, _HOOK_MEM_FAULTS, cb_mem)
     _hook_add(uc, UC_HOOK_INTR, cb_intr)
-    # Before any translation: Unicorn only instruments blocks translated
-    # while a block hook exists.
-    _hook_add(uc, UC_HOOK_BLOCK, cb_block, user_data=stop_flag.address)
     return callbacks
+
+
+def install_block_stop(uc: Any, stop_flag: StopFlag) -> None:
+    """Instrument every translation block to stop once ``stop_flag`` is
+    raised (``sentry.platform.preempt``), and flush the translations made
+    before: Unicorn instruments only blocks translated while a hook exists."""
+    _hook_add(uc, UC_HOOK_BLOCK, block_stop_callback(), user_data=stop_flag.address)
+    uc.ctl_flush_tb()
 
 
 def _hook_add(uc: Any, kind: int, callback: Any, *extra: Any, user_data: int | None = None) -> None:
@@ -186,3 +197,30 @@ def _hook_add(uc: Any, kind: int, callback: Any, *extra: Any, user_data: int | N
     )
     if err:
         raise UcError(err)
+
+
+class Counters:
+    """Operation counts of one address space (plain ints)."""
+
+    __slots__ = ("faults", "invalidations", "maps", "max_regions", "protects", "runs", "unmaps")
+
+    def __init__(self) -> None:
+        self.maps = 0
+        """``mem_map_ptr`` calls."""
+        self.unmaps = 0
+        """``mem_unmap`` calls."""
+        self.protects = 0
+        """``mem_protect`` calls."""
+        self.invalidations = 0
+        """translation-cache flushes."""
+        self.runs = 0
+        """``run`` calls that entered the engine."""
+        self.faults = 0
+        """FAULT stops."""
+        self.max_regions = 0
+        """The largest number of Unicorn regions seen (the table is empty
+        once the address space is released, so the peak is kept here)."""
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the counters as a dict."""
+        return {name: getattr(self, name) for name in self.__slots__}

@@ -18,8 +18,10 @@ deadline) died in 20-30% of runs with double frees and SIGSEGV.
 
 The stop used here
 ------------------
-Every engine gets, before any code is translated, a ``UC_HOOK_BLOCK``
-hook whose callback is not Python but 18 bytes of machine code
+An engine that needs timed stops (``UnicornAddressSpace.enable_preemption``,
+done by its first run with a time bound; the translation cache is flushed
+then, since Unicorn instruments only blocks translated while the hook
+exists) gets a ``UC_HOOK_BLOCK`` hook whose callback is not Python but 18 bytes of machine code
 (``_STUB``)::
 
     cmp byte ptr [rcx], 0   ; rcx = user_data = this engine's stop flag
@@ -32,13 +34,13 @@ The block hook runs before the block's own exit check, so a stop it
 requests ends emulation with RIP at the start of the block, before any of
 its instructions executed. The flag is a plain byte that any thread may set
 (``StopFlag.raise_``); only the emulation thread ever calls
-``uc_emu_stop``. Cost: one C helper call per executed block, within the
-noise of a loaded two-core machine: a memory-heavy loop of three blocks
-per iteration took 1.6-2.5 s for 20M iterations with or without the hook
-(a Python block callback: 13 s); under the sentry, ``scripts/bench
---quick`` cpu-loop 75-122M iterations/s with the hook against 79-95M/s
-without, getpid 1M syscalls 5.26-7.35 s against 5.41-7.36 s, busybox
-gzip of 10 MiB 35-42 s against 36-39 s.
+``uc_emu_stop``. Cost: one C helper call per executed block. Measured
+(CPU time, loaded two-core machine): the cpu-loop benchmark (one block
+per iteration, the worst case), 300M iterations, 0.88-0.93 s without
+the hook and 1.06-1.10 s with it (+17%); a Python block callback would
+cost 6x. Hence the hook only where timed stops are needed: a
+single-task process never pays it (cpu-loop 0.80-0.81 s, getpid 1M
+1.80 s, against 0.83-0.90 s and 1.85-1.89 s before this module).
 
 ``SliceTimer`` is one daemon host thread that raises stop flags when a
 run's budget is used up: a wall-clock deadline (a sleeping task's timer)

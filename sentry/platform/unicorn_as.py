@@ -15,7 +15,9 @@ enabled and empty, so no guest address ends it silently (a jump to 0 is a
 fetch fault, not a clean stop). Preemption never uses Unicorn's
 ``emu_start`` timeout nor an ``emu_stop`` from another thread (Unicorn
 2.1.4 would re-execute a read-modify-write instruction whose store already
-happened): the engine's block hook stops emulation at the next
+happened): an engine that needs timed stops gets a block hook
+(``enable_preemption``, done by the first run with a time bound; a
+single-task process never pays its cost) that stops emulation at the next
 translation-block start once its stop flag is raised, by the shared
 ``SliceTimer`` (``timeout_us`` wall time, ``cpu_slice_us`` CPU time) or by
 ``interrupt()`` from any thread or hook.
@@ -24,6 +26,7 @@ translation-block start once its stop flag is raised, by the shared
 from __future__ import annotations
 
 import ctypes
+import threading
 from typing import Any
 
 from unicorn import UC_ERR_INSN_INVALID, UcError
@@ -42,10 +45,12 @@ from sentry.platform.address_space import (
 from sentry.platform.cpu import CPUContext
 from sentry.platform.engine import (
     SYSCALL_INSN_LEN,
+    Counters,
     V,
     emu_start,
     emu_stop,
     enter_user_mode,
+    install_block_stop,
     install_hooks,
     new_engine,
 )
@@ -70,33 +75,6 @@ def _logger() -> Any:
     return _log
 
 
-class Counters:
-    """Operation counts of one address space (plain ints)."""
-
-    __slots__ = ("faults", "invalidations", "maps", "max_regions", "protects", "runs", "unmaps")
-
-    def __init__(self) -> None:
-        self.maps = 0
-        """``mem_map_ptr`` calls."""
-        self.unmaps = 0
-        """``mem_unmap`` calls."""
-        self.protects = 0
-        """``mem_protect`` calls."""
-        self.invalidations = 0
-        """translation-cache flushes."""
-        self.runs = 0
-        """``run`` calls that entered the engine."""
-        self.faults = 0
-        """FAULT stops."""
-        self.max_regions = 0
-        """The largest number of Unicorn regions seen (the table is empty
-        once the address space is released, so the peak is kept here)."""
-
-    def as_dict(self) -> dict[str, int]:
-        """Return the counters as a dict."""
-        return {name: getattr(self, name) for name in self.__slots__}
-
-
 class UnicornAddressSpace:
     """An ``AddressSpace`` backed by one Unicorn engine, plus its run loop.
 
@@ -118,12 +96,17 @@ class UnicornAddressSpace:
         self._stop_flag = StopFlag()
         self._timed_out = False
         self._expire = self._slice_expired
+        self._preemptible = False
+        self._run_thread = 0
+        # [an interrupt() from another thread is waiting for a safe point]
+        self._async_interrupt = [False]
         # Hook state shared with the closures (see sentry.platform.engine).
         self._state: list[Any] = [None, -1, NO_ACCESS, None, False]
         self._handler: list[Any] = [None]
         enter_user_mode(uc)
         self._pristine = uc.context_save()
-        self._callbacks = install_hooks(uc, self._handle, self._fast, self._state, self._handler, self._stop_flag)
+        self._callbacks = install_hooks(uc, self._handle, self._fast, self._state, self._handler,
+                                        self._async_interrupt)
         # No exit address: emulation ends only on stop, fault or timeout.
         uc.ctl_exits_enabled(True)
         uc.ctl_set_exits([])
@@ -207,6 +190,8 @@ class UnicornAddressSpace:
         if self._active is not cpu:
             self._switch_to(cpu)
         state = self._state
+        if (timeout_us > 0 or cpu_slice_us > 0) and not self._preemptible:
+            self.enable_preemption()
         self._running = True
         try:
             if cpu._interrupt_pending or self._interrupt_pending:
@@ -220,6 +205,7 @@ class UnicornAddressSpace:
             assert fast is not None
             rip = fast.read_reg(x86.UC_X86_REG_RIP)
             self.counters.runs += 1
+            self._run_thread = threading.get_ident()
             self._timed_out = False
             if timeout_us > 0 or cpu_slice_us > 0:
                 key = SLICE_TIMER.arm(self._expire, timeout_us, cpu_slice_us)
@@ -232,6 +218,7 @@ class UnicornAddressSpace:
         finally:
             self._running = False
             self._stop_flag.clear()
+            self._async_interrupt[0] = False
         cpu._interrupt_pending = False
         self._interrupt_pending = False
         if self._release_pending:
@@ -263,16 +250,41 @@ class UnicornAddressSpace:
     def interrupt(self) -> None:
         """Make the current (or, if none is running, the next) ``run`` return.
 
-        Safe from another Python thread or from inside a hook; a running
-        engine stops at the next translation-block start. A request racing
-        with the very end of a run may be lost (the run ends anyway).
+        Safe from another Python thread or from inside a hook. A running
+        engine stops at the next translation-block start (from the syscall
+        hook: right after the ``syscall``); from another thread before
+        ``enable_preemption``, at the next syscall. A request racing with
+        the very end of a run may be lost (the run ends anyway).
         """
         self._interrupt_pending = True
         self._stop_if_running()
 
     def _stop_if_running(self) -> None:
-        if self._running:
+        if not self._running:
+            return
+        if self._preemptible:
             self._stop_flag.raise_()
+        elif self._state[4] and threading.get_ident() == self._run_thread:
+            # Inside the syscall hook: the syscall ends its block, so the
+            # stop lands between instructions.
+            emu_stop(self._handle)
+        else:
+            self._async_interrupt[0] = True
+
+    def enable_preemption(self) -> None:
+        """Instrument every translation block so that ``interrupt()`` from
+        any thread and timed runs stop between blocks. Idempotent; the first
+        run with a time bound calls it. Until then the engine runs without
+        the block hook (it costs one C call per executed block: 17% on a
+        one-block CPU loop), and an ``interrupt()`` from another thread
+        lands only at the next syscall. Not from inside a hook.
+        """
+        if self._preemptible:
+            return
+        if self._running:
+            raise RuntimeError("enable_preemption from inside a run")
+        install_block_stop(self.uc, self._stop_flag)
+        self._preemptible = True
 
     # -- mappings --------------------------------------------------------------
 

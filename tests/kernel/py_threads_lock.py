@@ -6,7 +6,7 @@ Run under the sentry and natively; both must print the same line.
 
 import threading
 
-N_ITERS = 10000
+N_ITERS = 20000
 N_THREADS = 4
 
 

@@ -578,6 +578,7 @@ class FakeFile:
         self.readable = acc in (os.O_RDONLY, os.O_RDWR)
         self.writable = acc in (os.O_WRONLY, os.O_RDWR)
         self.path = path
+        self.is_path = False  # not an O_PATH descriptor
 
     def configure_mmap(self, opts: Any) -> None:
         shared = not opts.private

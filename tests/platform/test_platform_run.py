@@ -186,6 +186,7 @@ def test_interrupt_from_inside_a_handler() -> None:
 def test_interrupt_from_another_thread() -> None:
     g = Guest()
     g.load("top:\ninc rbx\njmp top\n")
+    g.aspace.enable_preemption()
     t = threading.Timer(0.05, g.aspace.interrupt)
     t.start()
     t0 = time.monotonic()

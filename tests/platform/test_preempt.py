@@ -22,14 +22,18 @@ from sentry.platform.preempt import SliceTimer
 
 pytestmark = requires_as
 
-ITERATIONS = 1_000_000
+OUTER, INNER = 1000, 1000
+ITERATIONS = OUTER * INNER
 MIN_STOPS = 20
 
-# rcx counts down; [DATA] gets an inc, [DATA+8] a lock xadd of 1,
-# [DATA+16] a lock cmpxchg increment, [DATA+24] an add through a push/pop.
+# r8 counts outer iterations, each ending with getpid; rcx counts down the
+# inner loop: [DATA] gets an inc, [DATA+8] a lock xadd of 1, [DATA+16] a
+# lock cmpxchg increment, [DATA+24] an add through a push/pop.
 RMW_LOOP = f"""
-    mov rcx, {ITERATIONS}
+    mov r8, {OUTER}
     mov rdi, {DATA:#x}
+outer:
+    mov rcx, {INNER}
 top:
     inc qword ptr [rdi]
     mov edx, 1
@@ -45,19 +49,34 @@ retry:
     mov [rdi + 24], rax
     dec rcx
     jnz top
+    mov eax, 39
+    syscall
+    dec r8
+    jnz outer
     mov eax, 60
     syscall
 """
 
 
+def getpid(nr: int, *args: int) -> int | None:
+    """on_syscall: getpid returns 1; anything else (exit) stops."""
+    return 1 if nr == 39 else None
+
+
 def run_loop(how: str) -> tuple[tuple[int, ...], int, int]:
     """Run RMW_LOOP to its exit syscall, stopped repeatedly ``how``.
-    Returns the four counters, the number of stops and of timed-out stops."""
+    The first outer iteration runs unbounded, so the loop is translated
+    before the engine is made preemptible (its translations must be
+    dropped). Returns the four counters, the number of stops and of
+    timed-out stops."""
     g = Guest()
     data = g.map(DATA, PAGE_SIZE)
     g.map(0x7FFF0000, PAGE_SIZE)
     g.cpu.set_reg("rsp", 0x7FFF0000 + PAGE_SIZE)
     g.load(RMW_LOOP)
+    assert g.aspace.run(g.cpu, lambda *a: None).kind is StopKind.SYSCALL_STOP
+    if how == "interrupt":
+        g.aspace.enable_preemption()
     stops = timed = 0
     done = threading.Event()
 
@@ -71,11 +90,11 @@ def run_loop(how: str) -> tuple[tuple[int, ...], int, int]:
     try:
         while True:
             if how == "cpu_slice":
-                stop = g.aspace.run(g.cpu, lambda *a: None, cpu_slice_us=300)
+                stop = g.aspace.run(g.cpu, getpid, cpu_slice_us=300)
             elif how == "wall":
-                stop = g.aspace.run(g.cpu, lambda *a: None, timeout_us=300)
+                stop = g.aspace.run(g.cpu, getpid, timeout_us=300)
             else:
-                stop = g.aspace.run(g.cpu, lambda *a: None)
+                stop = g.aspace.run(g.cpu, getpid)
             if stop.kind is not StopKind.INTERRUPTED:
                 break
             stops += 1
@@ -128,3 +147,17 @@ def test_slice_timer_cpu_budget_counts_cpu_time_not_sleep() -> None:
         spins += 1
     timer.disarm(key)
     assert fired.is_set()
+
+
+def test_interrupt_from_another_thread_lands_at_a_syscall_until_preemptible() -> None:
+    """Without the block hook a foreign interrupt waits for a safe point:
+    the next syscall (whose result is still written)."""
+    g = Guest()
+    g.load("mov eax, 39\nsyscall\ntop:\ninc rbx\ncmp rbx, 50000000\njne top\nmov eax, 39\nsyscall\nud2\n")
+    assert g.aspace.run(g.cpu, lambda *a: None).kind is StopKind.SYSCALL_STOP
+    t = threading.Timer(0.01, g.aspace.interrupt)
+    t.start()
+    stop = g.aspace.run(g.cpu, getpid)
+    t.join()
+    assert stop.kind is StopKind.INTERRUPTED
+    assert (g.reg("rbx"), g.reg("rax")) == (50_000_000, 1)

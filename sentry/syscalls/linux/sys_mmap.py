@@ -34,6 +34,8 @@ from sentry.linuxerr import EACCES, EINVAL, ENOMEM
 from sentry.memmap.mappable import SharedAnonMappable
 from sentry.mm import MMapOpts, access_from_prot
 from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.fs_util import get_file
+from sentry.syscalls.linux.sys_mlock import memlock_policy
 
 _LEGACY_FLAGS = (
     MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_32BIT | MAP_GROWSDOWN | MAP_DENYWRITE
@@ -55,7 +57,7 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
     anonymous = bool(flags & MAP_ANONYMOUS)
     file = None
     if not anonymous:
-        file = t.tg.fd_table.get(s32(fd))
+        file = get_file(t, fd)  # an O_PATH fd is EBADF
     if length == 0:
         raise EINVAL
     map_type = flags & MAP_TYPE
@@ -92,7 +94,13 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
     elif not private:
         opts.offset = 0  # Linux ignores the offset of anonymous mappings
         opts.mappable = SharedAnonMappable(t.mm.mf, (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
-    return t.mm.mmap(opts)
+    locked = bool(flags & MAP_LOCKED) or t.mm.lock_future
+    if locked:
+        t.mm.check_map_locked(length, *memlock_policy(t))
+    start = t.mm.mmap(opts)
+    if locked:
+        t.mm.set_locked(start, length, True)
+    return start
 
 
 def sys_munmap(t: Task, addr: int, length: int, *_: int) -> int:
@@ -126,6 +134,8 @@ def sys_mprotect(t: Task, addr: int, length: int, prot: int, *_: int) -> int:
 
 
 def sys_mremap(t: Task, old_addr: int, old_size: int, new_size: int, flags: int, new_addr: int, *_: int) -> int:
+    if new_size > old_size and t.mm.locked_at(old_addr):
+        t.mm.check_remap_locked(new_size - old_size, memlock_policy(t)[0])
     return t.mm.mremap(old_addr, old_size, new_size, flags & 0xFFFFFFFF, new_addr)
 
 

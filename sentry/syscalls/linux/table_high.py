@@ -10,6 +10,7 @@ from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
 from sentry.syscalls.linux import sys_misc as misc
+from sentry.syscalls.linux import sys_mlock as mlock
 from sentry.syscalls.linux import sys_pipe as pipe
 from sentry.syscalls.linux import sys_poll as poll
 from sentry.syscalls.linux import sys_read_write as rw
@@ -21,6 +22,7 @@ from sentry.syscalls.linux import sys_time as time_
 from sentry.syscalls.linux.entries import Entry, PartiallySupported, Supported, Unimplemented
 from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
+    MLOCK_NOTE,
     NO_PRIORITIES,
     NO_SOCKETS,
     NO_XATTRS,
@@ -137,7 +139,7 @@ HIGH: dict[int, Entry] = {
     322: PartiallySupported("execveat", exec_.sys_execveat, EXEC_NOTE),
     323: Unimplemented("userfaultfd", NOT_YET),
     324: Unimplemented("membarrier", NOT_YET),
-    325: Unimplemented("mlock2", NOT_YET),
+    325: PartiallySupported("mlock2", mlock.sys_mlock2, MLOCK_NOTE),
     326: Unimplemented("copy_file_range", NOT_YET),
     327: PartiallySupported("preadv2", rw.sys_preadv2, "RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT and "
                            "RWF_APPEND are accepted and ignored"),

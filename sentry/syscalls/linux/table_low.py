@@ -13,6 +13,7 @@ from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
 from sentry.syscalls.linux import sys_identity as ident
 from sentry.syscalls.linux import sys_misc as misc
+from sentry.syscalls.linux import sys_mlock as mlock
 from sentry.syscalls.linux import sys_mmap as mmap
 from sentry.syscalls.linux import sys_pipe as pipe
 from sentry.syscalls.linux import sys_poll as poll
@@ -42,6 +43,8 @@ SYSV_IPC = "no System V IPC"
 NO_PRIORITIES = "no scheduling policies or priorities"
 GUEST_CREDENTIALS = ("the guest's ids and capabilities change as on Linux, but file permission checks "
                      "still use the sentry's host ids")
+MLOCK_NOTE = ("locks are recorded and counted against RLIMIT_MEMLOCK; mremap does not re-check the "
+              "limit; guest memory is never paged out anyway")
 NO_XATTRS = "the path, l and f forms exist; the *xattrat forms (Linux 6.13) not yet"
 XATTRS = ("host files keep their attributes on the host, checked there with the sentry's host ids "
           "besides the trusted./user. rules; the sentry's own files (/proc, /dev, pipes) have none")
@@ -78,8 +81,10 @@ LOW: dict[int, Entry] = {
     23: Supported("select", poll.sys_select),
     24: Supported("sched_yield", thread.sys_sched_yield),
     25: Supported("mremap", mmap.sys_mremap),
-    26: Unimplemented("msync", NOT_YET),
-    27: Unimplemented("mincore", NOT_YET),
+    26: PartiallySupported("msync", mlock.sys_msync, "MS_SYNC writes nothing back: shared file pages are the "
+                          "host's own page cache already"),
+    27: PartiallySupported("mincore", mlock.sys_mincore, "a page is resident once the guest touched it; the "
+                          "host's page cache is not consulted"),
     28: PartiallySupported("madvise", mmap.sys_madvise, "MADV_REMOVE on shared memory returns ENOSYS; "
                            "hints (MADV_FREE, MADV_WILLNEED, ...) have no effect"),
     29: Unimplemented("shmget", NOT_YET, SYSV_IPC),
@@ -208,10 +213,10 @@ LOW: dict[int, Entry] = {
     146: Unimplemented("sched_get_priority_max", NOT_YET, NO_PRIORITIES),
     147: Unimplemented("sched_get_priority_min", NOT_YET, NO_PRIORITIES),
     148: Unimplemented("sched_rr_get_interval", NOT_YET, NO_PRIORITIES),
-    149: Unimplemented("mlock", NOT_YET),
-    150: Unimplemented("munlock", NOT_YET),
-    151: Unimplemented("mlockall", NOT_YET),
-    152: Unimplemented("munlockall", NOT_YET),
+    149: PartiallySupported("mlock", mlock.sys_mlock, MLOCK_NOTE),
+    150: Supported("munlock", mlock.sys_munlock),
+    151: PartiallySupported("mlockall", mlock.sys_mlockall, MLOCK_NOTE),
+    152: Supported("munlockall", mlock.sys_munlockall),
     153: Unimplemented("vhangup", PRIVILEGED, "CAP_SYS_TTY_CONFIG"),
     154: Unimplemented("modify_ldt", NOT_YET),
     155: Unimplemented("pivot_root", PRIVILEGED, "CAP_SYS_ADMIN"),
