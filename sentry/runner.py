@@ -10,9 +10,10 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import TextIO, cast
+from typing import TextIO
 
 from sentry import hostfd
+from sentry.abi.misc import RLIMIT_NOFILE
 from sentry.abi.signals import SIGBUS, SIGSEGV, signal_name
 from sentry.fsimpl.host import HostFile
 from sentry.fsimpl.host.fs import DIR_CACHE_SIZE
@@ -24,8 +25,6 @@ from sentry.linuxerr import EACCES, ENOENT, Errno
 from sentry.loader import LoadError, LoadResult, load
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager
-from sentry.platform import UnicornAddressSpace
-from sentry.syscalls.linux.fs_util import RLIMIT_NOFILE
 from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.context import FSContext
@@ -122,7 +121,7 @@ def _write_stats(path: str, kernel: Kernel, mm: MemoryManager) -> None:
     mf = kernel.mf
     doc = {
         "mm": dataclasses.asdict(mm.counters),
-        "platform": cast(UnicornAddressSpace, mm.address_space).counters.as_dict(),
+        "platform": mm.address_space.counters.as_dict(),
         "memfile": {
             "bytes_allocated": mf.bytes_allocated,
             "bytes_freed": mf.bytes_freed,
@@ -287,7 +286,7 @@ def _boot_and_run(
             print(f"run-guest: guest killed by {signal_name(SIGSEGV)}", file=sys.stderr)
             return 128 + SIGSEGV
         return 127 if e.errno is ENOENT else 126
-    cpu = cast(UnicornAddressSpace, mm.address_space).new_context()
+    cpu = mm.address_space.new_context()
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     nofile = _guest_nofile()

@@ -27,3 +27,19 @@ def signal_name(sig: int) -> str:
     if 32 <= sig <= NSIG:
         return f"SIGRT_{sig - 32}"
     return str(sig)
+
+
+# -- sigaction (include/uapi/asm-generic/signal-defs.h, asm/signal.h) -----------------------
+SA_SIGINFO, SA_ONSTACK, SA_RESTART = 0x4, 0x08000000, 0x10000000
+SA_NODEFER, SA_RESETHAND, SA_RESTORER = 0x40000000, 0x80000000, 0x04000000
+SIG_DFL, SIG_IGN = 0, 1
+SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
+
+# -- sigaltstack --------------------------------------------------------------------------
+SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
+MINSIGSTKSZ = 2048
+
+# -- si_code (include/uapi/asm-generic/siginfo.h) ------------------------------------------
+SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
+ILL_ILLOPN, FPE_INTDIV, TRAP_BRKPT = 2, 1, 1
+CLD_EXITED, CLD_KILLED = 1, 2

@@ -4,8 +4,8 @@ A syscall whose file answers "would block" (EAGAIN on a blocking
 description) calls :func:`wait_for` with a ``retry`` function that redoes
 the operation. Two outcomes:
 
-1. The file is served by the host (``FileDescription.host_wait`` exists
-   and returns True after the host fd became ready): the caller retries
+1. The file is served by the host (``FileDescription.host_wait`` returns
+   True after the host fd became ready): the caller retries
    at once. Input from outside the sandbox can always arrive, so this is
    never a deadlock.
 2. Otherwise the task is parked (``Kernel.block``): a
@@ -16,7 +16,7 @@ the operation. Two outcomes:
 
 When no task is runnable and no blocked task has a deadline, nothing can
 ever wake them: the kernel's run loop raises a :class:`Deadlock`,
-reports it (``kernel.on_deadlock(exc)`` if defined, else
+reports it (``kernel.on_deadlock(exc)`` if set, else
 :func:`report_deadlock` prints ``run-guest: deadlock: every task is
 blocked (...)`` on stderr and ends every thread group with status 1).
 """
@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sentry.kernel.task import TaskStop
 from sentry.vfs.waiter import Entry
 
 if TYPE_CHECKING:
+    from sentry.kernel.core import KernelCore
     from sentry.kernel.task import Task
     from sentry.vfs.file_description import FileDescription
 
@@ -54,8 +55,7 @@ def wait_for(t: Task, file: FileDescription, mask: int, what: str, retry: Callab
     docstring). Returns when the caller should retry now (host files);
     otherwise parks ``t`` and raises TaskStop, ``retry()`` completing the
     syscall once woken."""
-    host_wait = getattr(file, "host_wait", None)
-    if host_wait is not None and host_wait(mask):
+    if file.host_wait(mask):
         return
     k = t.kernel
     entry = Entry(None, mask)
@@ -72,9 +72,9 @@ def wait_for(t: Task, file: FileDescription, mask: int, what: str, retry: Callab
     k.block(t, f"{what} {file.path_name()}", retry, cancel=cancel, restartable=True)
 
 
-def report_deadlock(kernel: Any, exc: Deadlock) -> None:
+def report_deadlock(kernel: KernelCore, exc: Deadlock) -> None:
     """Print the deadlock and end every thread group with status 1."""
     print(exc.message(), file=sys.stderr, flush=True)
-    for tg in list(getattr(kernel, "thread_groups", {}).values()):
+    for tg in list(kernel.thread_groups.values()):
         if tg.exit_status is None or not tg.exiting:
             kernel.exit_thread_group(tg, DEADLOCK_EXIT_STATUS << 8)

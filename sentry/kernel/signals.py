@@ -30,13 +30,22 @@ from typing import TYPE_CHECKING, Any
 
 from sentry.abi.signals import (
     BUS_ADRERR,
+    FPE_INTDIV,
+    ILL_ILLOPN,
+    SA_ONSTACK,
     SEGV_ACCERR,
     SEGV_MAPERR,
+    SI_KERNEL,
+    SI_USER,
     SIGBUS,
     SIGFPE,
     SIGILL,
     SIGSEGV,
     SIGTRAP,
+    SS_AUTODISARM,
+    SS_DISABLE,
+    SS_ONSTACK,
+    TRAP_BRKPT,
 )
 from sentry.hostarch import AccessType
 from sentry.linuxerr import EFAULT, EPERM
@@ -46,14 +55,6 @@ from sentry.usermem import DEFAULT_OPTS as _OPTS
 if TYPE_CHECKING:
     from sentry.kernel.task import Task
 
-SA_SIGINFO, SA_ONSTACK, SA_RESTART = 0x4, 0x08000000, 0x10000000
-SA_NODEFER, SA_RESETHAND, SA_RESTORER = 0x40000000, 0x80000000, 0x04000000
-SIG_DFL, SIG_IGN = 0, 1
-SS_ONSTACK, SS_DISABLE, SS_AUTODISARM = 1, 2, 1 << 31
-MINSIGSTKSZ = 2048
-
-SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
-ILL_ILLOPN, FPE_INTDIV, TRAP_BRKPT = 2, 1, 1
 
 # Default actions (Linux kernel/signal.c sig_kernel_*). Stop signals have no
 # job control to stop for here; they are ignored.
@@ -224,7 +225,7 @@ def sigreturn(t: Task) -> int:
                 old.release()
             del t.signal_frames[i:]
             break
-    regs = dict(zip(_GP_ORDER, fields[:18], strict=True))
+    regs: dict[str, int] = dict(zip(_GP_ORDER, fields[:18], strict=True))
     eflags = (cpu.get_reg("eflags") & ~_FIX_EFLAGS) | (regs.pop("eflags") & _FIX_EFLAGS)
     cpu.set_regs(regs, eflags=eflags)
     t.set_signal_mask(mask)

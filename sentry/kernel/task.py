@@ -4,10 +4,11 @@ syscall handlers use (gVisor ``kernel/task.go``, ``task_usermem.go``).
 
 from __future__ import annotations
 
+import os
 import struct
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from sentry.abi.signals import SIGCHLD
 from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
 from sentry.kernel.auth import Credentials
 from sentry.linuxerr import EFAULT, EINVAL, Errno
@@ -16,8 +17,14 @@ from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
 if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
+    from sentry.kernel.scheduler import Wait
+    from sentry.kernel.signals import SignalInfo
     from sentry.mm import MemoryManager
+    from sentry.platform import CPUContext
     from sentry.vfs.context import FSContext
+
+TASK_COMM_LEN = 16
+"""Linux's bound on a task name, NUL included."""
 
 _IOVEC = struct.Struct("<QQ")
 _INT64_MAX = (1 << 63) - 1
@@ -53,7 +60,7 @@ class ThreadGroup:
         # Exit status as wait(2) encodes it: (code << 8) or the signal number.
         self.exit_status: int | None = None
         self.leader_status: int | None = None  # set when the leader exit(2)s
-        self.exit_signal = 17  # SIGCHLD: sent to the parent on exit
+        self.exit_signal = SIGCHLD  # sent to the parent on exit
         self.reaped = False  # wait4 collected the exit status
         self.child_waiters: list[Task] = []  # tasks blocked in wait4
         self.fatal_signal: int = 0
@@ -64,13 +71,18 @@ class ThreadGroup:
         # sets it, fork copies it with ``fs.fork(child_tg)``.
         self.fs: FSContext | None = None
         self.rlimits: dict[int, tuple[int, int]] = {}
+        # No process groups or sessions yet: each process leads its own.
+        self.pgid = tgid
+        self.sid = tgid
+        self.dumpable = 1  # prctl PR_SET_DUMPABLE
+        self.oom_score_adj = 0
 
 
 class Task:
     """A thread: registers (in its CPU context), tid, the MemoryManager it
     runs in, and per-thread state syscalls set."""
 
-    def __init__(self, kernel: Kernel, tid: int, tg: ThreadGroup, mm: MemoryManager, cpu: Any) -> None:
+    def __init__(self, kernel: Kernel, tid: int, tg: ThreadGroup, mm: MemoryManager, cpu: CPUContext) -> None:
         self.kernel = kernel
         self.tid = tid
         self.tg = tg
@@ -86,23 +98,15 @@ class Task:
         # signals do not queue). ``sig_pending`` caches "some pending signal
         # is unblocked" so the syscall path tests one attribute.
         self.pending = 0
-        self.pending_info: dict[int, Any] = {}
+        self.pending_info: dict[int, SignalInfo] = {}
         self.sig_pending = False
         self.alt_stack = (0, 0, 2)  # (ss_sp, ss_size, ss_flags): SS_DISABLE
         # Signals rt_sigtimedwait is waiting for: their arrival wakes it.
         self.sigwait_mask = 0
-        self.signal_frames: list[tuple[int, Any]] = []  # (frame, saved CPU) per live handler
+        self.signal_frames: list[tuple[int, CPUContext]] = []  # (frame, saved CPU) per live handler
         self.exited = False
-        # Blocking (``Kernel.block``): how the parked syscall completes, and
-        # what ends the wait.
-        self.blocked = False
-        self.block_what = ""
-        self.resume: Callable[[], int] | None = None
-        self.block_deadline: int | None = None
-        self.block_timeout_result: int | None = 0
-        self.block_cancel: Callable[[], None] | None = None
-        self.block_interruptible = True
-        self.block_restartable = False
+        # The scheduler's record of a blocked (or just woken) syscall.
+        self.wait: Wait | None = None
         # The syscall that left the run loop last (a parked one's number,
         # for logs when its ``resume`` fails).
         self.stopped_syscall = 0
@@ -110,6 +114,19 @@ class Task:
         # The guest's ids and capabilities; clone and fork share the value.
         self.creds = Credentials.of_host()
         self.on_syscall = kernel.make_syscall_dispatcher(self)
+
+    @property
+    def blocked(self) -> bool:
+        """Parked in a blocking syscall and not yet woken."""
+        w = self.wait
+        return w is not None and not w.woken
+
+    def name(self) -> bytes:
+        """The task's name: what PR_SET_NAME or a comm write set, else the
+        basename of the executable (Linux ``__set_task_comm(kbasename(filename))``
+        at exec), at most 15 bytes."""
+        c = self.comm or os.fsencode(os.path.basename(self.mm.metadata.executable))
+        return c[: TASK_COMM_LEN - 1]
 
     def set_signal_mask(self, mask: int) -> None:
         """Block ``mask`` (SIGKILL and SIGSTOP can never be blocked)."""

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
+from sentry.hostarch import PAGE_SIZE, AccessType
 from sentry.hostfd import room
 from sentry.linuxerr import EACCES, ELOOP, ENOMEM, ETXTBSY, Errno, errno_of
 from sentry.loader.auxv import (
@@ -56,7 +56,7 @@ from sentry.loader.auxv import (
     CLOCKS_PER_SEC,
     DEFAULT_HWCAP,
 )
-from sentry.loader.elf import PF_R, PF_W, PF_X, PHDR_SIZE, ElfInfo, ProgramHeader, parse_elf
+from sentry.loader.elf import PHDR_SIZE, ElfInfo, parse_elf
 from sentry.loader.errors import LoadError
 from sentry.loader.script import (
     BINPRM_BUF_SIZE,
@@ -66,16 +66,16 @@ from sentry.loader.script import (
     parse_shebang,
     script_argv,
 )
+from sentry.loader.segments import choose_bias, map_or_fail, map_segment, page_up
 from sentry.loader.stack import RANDOM_SIZE, STK_LIM, StackImage, build_stack, check_args
 from sentry.memmap.mappable import HostFileMappable, has_writers
-from sentry.mm import MemoryManager, MMapOpts
+from sentry.mm import MemoryManager
 from sentry.usermem import IOOpts
 
 DEFAULT_STACK_SIZE = STK_LIM
 """Size of the ``[stack]`` mapping (and the stack limit for E2BIG): 8 MiB."""
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
-_IGNORE_PERMS = IOOpts(ignore_permissions=True)
 
 GuestOpener = Callable[[bytes], tuple[int, str]]
 """Opens a program or interpreter by its guest path for execution: returns
@@ -141,14 +141,6 @@ class LoadResult:
         return self.stack.execfn_addr
 
 
-def _perms(flags: int) -> AccessType:
-    return AccessType(bool(flags & PF_R), bool(flags & PF_W), bool(flags & PF_X))
-
-
-def _page_up(x: int) -> int:
-    return (x + PAGE_SIZE - 1) & _PAGE_MASK
-
-
 def _open(path: str, name: str) -> tuple[int, os.stat_result]:
     """Open ``path`` for loading: a regular, readable, executable file.
 
@@ -181,91 +173,6 @@ def _open(path: str, name: str) -> tuple[int, os.stat_result]:
         os.close(fd)
         raise
     return fd, st
-
-
-def _mmap(
-    mm: MemoryManager,
-    name: str,
-    what: str,
-    addr: int,
-    length: int,
-    perms: AccessType,
-    *,
-    mappable: HostFileMappable | None = None,
-    offset: int = 0,
-    grows_down: bool = False,
-    vma_name: str = "",
-    account: bool = False,
-) -> int:
-    """Map ``what`` of program ``name`` privately at exactly ``[addr, addr +
-    length)``, replacing anything there (MAP_FIXED), with ``perms`` (maximum
-    permissions: any). Anonymous memory unless ``mappable`` (at ``offset``).
-    ``account`` charges it to the overcommit limit (Linux ``vm_brk_flags``
-    does for the bss, so a bss larger than RAM + swap fails). A failure is
-    a fatal LoadError (Linux is past the point of no return here)."""
-    opts = MMapOpts(
-        length=length, addr=addr, offset=offset, fixed=True, unmap=True, private=True, grows_down=grows_down,
-        perms=perms, max_perms=ANY_ACCESS, mappable=mappable, name=vma_name,
-        noreserve=False if account else None,
-    )
-    try:
-        return mm.mmap(opts)
-    except Errno as e:
-        raise LoadError(f"{name}: cannot map {what} at {addr:#x}+{length:#x}: {e}", e, fatal=True) from None
-
-
-def _map_segment(
-    mm: MemoryManager,
-    mappable: HostFileMappable,
-    ph: ProgramHeader,
-    bias: int,
-    mapped_end: int,
-    name: str,
-) -> int:
-    """Map one PT_LOAD (Linux ``elf_load``); returns the end of what is now
-    mapped (page-aligned), which the next segment may share a page with.
-
-    File pages ``[page_down(vaddr), page_up(vaddr + filesz))`` become a
-    private mapping of the file with the segment's permissions. If the
-    segment has bss (memsz > filesz), the bytes of the last file page past
-    filesz are zeroed up to the page's end (a COW copy of that page) and
-    the remaining pages become private anonymous memory, read-write plus
-    execute if the segment is executable (Linux's ``vm_brk_flags``).
-    Without bss the last page shows the file's bytes past filesz, as on
-    Linux. Like gVisor, and unlike Linux
-    (whose ``padzero`` fails silently there), the bss tail is zeroed even in
-    a non-writable segment.
-    """
-    vaddr = bias + ph.vaddr
-    adjust = vaddr % PAGE_SIZE
-    addr = vaddr - adjust
-    perms = _perms(ph.flags)
-    what = f"PT_LOAD [{vaddr:#x}, {vaddr + ph.memsz:#x})"
-    zero_start = vaddr + ph.filesz
-    zero_end = vaddr + ph.memsz
-    if ph.filesz:
-        length = _page_up(adjust + ph.filesz)
-        _mmap(mm, name, what, addr, length, perms, offset=ph.offset - adjust, mappable=mappable)
-        mapped_end = addr + length
-    if zero_end <= zero_start:
-        return mapped_end
-    # The page holding zero_start is mapped if it is a file page of this
-    # segment or the last page of the previous one; zero it from there to
-    # its end (Linux's padzero).
-    if zero_start < mapped_end:
-        done, err = mm.zero_out(zero_start, mapped_end - zero_start, _IGNORE_PERMS)
-        if err is not None:
-            raise LoadError(f"{name}: cannot zero bss of {what} at {zero_start + done:#x}: {err}",
-                            err if isinstance(err, Errno) else ENOMEM, fatal=True)
-        anon_start = mapped_end
-    else:
-        anon_start = zero_start & _PAGE_MASK
-    anon_end = _page_up(zero_end)
-    if anon_end > anon_start:
-        _mmap(mm, name, f"bss of {what}", anon_start, anon_end - anon_start, AccessType(True, True, perms.execute),
-              account=True)
-        mapped_end = anon_end
-    return mapped_end
 
 
 def _open_guest(opener: GuestOpener, path: bytes, what: str) -> tuple[int, os.stat_result, str]:
@@ -352,21 +259,6 @@ def _resolve_scripts(
         raise
 
 
-def _choose_bias(mm: MemoryManager, info: ElfInfo, name: str) -> int:
-    """The load bias, with the address range checked against the layout."""
-    lay = mm.layout
-    bias = 0
-    if info.is_dyn:
-        bias = (lay.pie_base - info.start) & _PAGE_MASK
-    lo = (bias + info.start) & _PAGE_MASK
-    hi = _page_up(bias + info.end)
-    if lo < lay.min_addr:
-        raise LoadError(f"{name}: segment address {lo:#x} is below the minimum mappable address {lay.min_addr:#x}")
-    if hi > lay.max_addr:
-        raise LoadError(f"{name}: segments end at {hi:#x}, past the top of the address space {lay.max_addr:#x}")
-    return bias
-
-
 def load(
     mm: MemoryManager,
     path: str,
@@ -442,14 +334,14 @@ def load(
                     "dynamic executables are not supported here"
                 )
             interp_fd, interp_info, interp_name = _open_interpreter(open_interpreter, info.interpreter, shown)
-        bias = _choose_bias(mm, info, shown)
+        bias = choose_bias(mm, info, shown)
         random_bytes = rng(RANDOM_SIZE)
         creds = credentials or AuxvIds.of_host()
         phdr_addr = bias + info.phdr_vaddr if info.phdr_vaddr is not None else 0
         entry = bias + info.entry
         interp_bias = 0
         if interp_info is not None:
-            span = _page_up(interp_info.end) - (interp_info.start & _PAGE_MASK)
+            span = page_up(interp_info.end) - (interp_info.start & _PAGE_MASK)
             interp_bias = ((mm.layout.top_down_base - span) & _PAGE_MASK) - (interp_info.start & _PAGE_MASK)
         auxv: list[tuple[int, int | None]] = []
         if sysinfo_ehdr is not None:
@@ -494,8 +386,8 @@ def load(
         mapped_end = 0
         for ph in info.loads:
             if ph.memsz:
-                mapped_end = _map_segment(mm, mappable, ph, bias, mapped_end, shown)
-        brk = _page_up(bias + info.end)
+                mapped_end = map_segment(mm, mappable, ph, bias, mapped_end, shown)
+        brk = page_up(bias + info.end)
         mm.set_brk_start(brk)
         start_pc = entry
         if interp_info is not None:
@@ -503,11 +395,11 @@ def load(
             mapped_end = 0
             for ph in interp_info.loads:
                 if ph.memsz:
-                    mapped_end = _map_segment(mm, interp_mappable, ph, interp_bias, mapped_end, interp_name)
+                    mapped_end = map_segment(mm, interp_mappable, ph, interp_bias, mapped_end, interp_name)
             start_pc = interp_bias + interp_info.entry
 
         stack_perms = AccessType(True, True, info.exec_stack)
-        _mmap(mm, shown, "the stack", image.top - stack_size, stack_size, stack_perms,
+        map_or_fail(mm, shown, "the stack", image.top - stack_size, stack_size, stack_perms,
               grows_down=True, vma_name="[stack]")
         n, err = mm.copy_out(image.sp, image.data, IOOpts())
         if err is not None:

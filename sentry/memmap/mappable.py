@@ -103,6 +103,12 @@ class Mappable(Protocol):
         """(device number, inode number) for /proc/pid/maps."""
         ...
 
+    def add_space(self, space: MappingSpace) -> None:
+        """``space`` now holds (or may hold) translations of this mappable;
+        a mappable whose memory can vanish (a truncated host file) tells
+        it later through ``invalidate_mappable``."""
+        ...
+
 
 class MappingSpace(Protocol):
     """What holds translations of a mappable (a MemoryManager)."""
@@ -251,6 +257,9 @@ class SharedAnonMappable(RefCounted):
 
     def mapped_name(self) -> str:
         return "/dev/zero (deleted)"
+
+    def add_space(self, space: MappingSpace) -> None:
+        """Nothing to tell mappers: shared anonymous memory never shrinks."""
 
     def device_inode(self) -> tuple[int, int]:
         return (1, 4)

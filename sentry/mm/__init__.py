@@ -1,8 +1,8 @@
 """The MemoryManager: vmas, pmas, the usermem IO over them, the mm
 syscalls and fork (gVisor ``pkg/sentry/mm``)."""
 
+from sentry.mm.layout import Counters, HostMmapPolicy, Metadata, MmapLayout, host_mmap_policy
 from sentry.mm.lifecycle import MemoryManager, access_from_prot
-from sentry.mm.mm import Counters, HostMmapPolicy, Metadata, MmapLayout, host_mmap_policy
 from sentry.mm.syscalls import MMapOpts
 
 __all__ = [

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from sentry.abi.mm import PROT_EXEC, PROT_READ, PROT_WRITE
 from sentry.hostarch import AccessType
 from sentry.mm.pma import without_write
 from sentry.mm.residency import MemoryManagerResidency
@@ -50,9 +51,7 @@ class MemoryManager(MemoryManagerResidency):
             c.locked = False  # locks are not inherited (Linux dup_mmap)
             if c.mappable is not None:
                 c.mappable.inc_ref()
-                add_space = getattr(c.mappable, "add_space", None)
-                if add_space is not None:
-                    add_space(child)  # the child inherits private copies of its pages
+                c.mappable.add_space(child)  # the child inherits private copies of its pages
             child.vmas.insert(c)
         for p in self.pmas:
             if not p.private:
@@ -248,4 +247,4 @@ default since Linux 5.x)."""
 
 def access_from_prot(prot: int) -> AccessType:
     """PROT_READ/WRITE/EXEC bits as an AccessType."""
-    return AccessType(bool(prot & 1), bool(prot & 2), bool(prot & 4))
+    return AccessType(bool(prot & PROT_READ), bool(prot & PROT_WRITE), bool(prot & PROT_EXEC))

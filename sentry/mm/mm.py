@@ -33,15 +33,11 @@ gVisor's mappingMu/activeMu have no counterpart here.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from sentry.hostarch import (
     ANY_ACCESS,
     HUGE_PAGE_SIZE,
-    NO_ACCESS,
     PAGE_SIZE,
     READ,
     AccessType,
@@ -50,6 +46,7 @@ from sentry.linuxerr import EFAULT, EPERM, Errno
 from sentry.logs import get_logger
 from sentry.memfile import MemoryFile
 from sentry.memmap.mappable import BusError, allow_write, deny_write
+from sentry.mm.layout import Counters, Metadata, MmapLayout
 from sentry.mm.pma import Pma
 from sentry.mm.vma import Vma
 from sentry.platform import AddressSpace
@@ -60,129 +57,6 @@ log = get_logger("sentry.mm")
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
 _HUGE_MASK = ~(HUGE_PAGE_SIZE - 1)
-
-STACK_GUARD_GAP = 256 * PAGE_SIZE
-"""Linux's default ``stack_guard_gap``: no mapping may be placed (by a hint
-or a search) or grow (brk) within this distance below a grows-down vma."""
-
-LSM_MMAP_MIN_ADDR = 0x10000
-"""Linux's ``CONFIG_LSM_MMAP_MIN_ADDR`` default. The kernel's effective
-``mmap_min_addr`` is the larger of it and the ``vm.mmap_min_addr`` sysctl:
-non-fixed hints below it are raised to it."""
-
-
-@dataclass(frozen=True)
-class HostMmapPolicy:
-    """The host facts that decide low-address and overcommit behaviour.
-
-    Read once from ``/proc`` (``host_mmap_policy``) so the sentry behaves
-    as Linux does for the user running it: ``dac_min_addr`` is
-    ``vm.mmap_min_addr``; MAP_FIXED below it needs CAP_SYS_RAWIO
-    (``cap_sys_rawio``), else EPERM. ``overcommit_mode`` is
-    ``vm.overcommit_memory`` and ``commit_pages`` the page count a single
-    accountable request may not exceed (RAM + swap in mode 0, the
-    CommitLimit in mode 2; unused in mode 1).
-    """
-
-    dac_min_addr: int = 0x10000
-    cap_sys_rawio: bool = False
-    overcommit_mode: int = 0
-    commit_pages: int = 1 << 40
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path) as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-@functools.cache
-def host_mmap_policy() -> HostMmapPolicy:
-    """The running host's ``HostMmapPolicy`` (cached; safe defaults when
-    ``/proc`` is unreadable)."""
-    text = _read("/proc/sys/vm/mmap_min_addr").strip()
-    dac = int(text) if text.isdigit() else 0x10000
-    rawio = False
-    for line in _read("/proc/self/status").splitlines():
-        if line.startswith("CapEff:"):
-            rawio = bool(int(line.split()[1], 16) >> 17 & 1)  # CAP_SYS_RAWIO
-    text = _read("/proc/sys/vm/overcommit_memory").strip()
-    mode = int(text) if text.isdigit() else 0
-    meminfo: dict[str, int] = {}
-    for line in _read("/proc/meminfo").splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[1].isdigit():
-            meminfo[parts[0].rstrip(":")] = int(parts[1]) * 1024 // PAGE_SIZE
-    if mode == 2:
-        pages = meminfo.get("CommitLimit", 1 << 40)
-    else:
-        pages = meminfo.get("MemTotal", 1 << 40) + meminfo.get("SwapTotal", 0)
-    return HostMmapPolicy(dac, rawio, mode, pages)
-
-
-def _default_min_addr() -> int:
-    dac = host_mmap_policy().dac_min_addr
-    return max((dac + PAGE_SIZE - 1) & _PAGE_MASK, LSM_MMAP_MIN_ADDR)
-
-
-@dataclass
-class MmapLayout:
-    """Where things go in a 47-bit x86-64 address space.
-
-    Addresses are deterministic, like Linux with address-space
-    randomisation off (``setarch -R``): the stack ends at ``TASK_SIZE`` and
-    PIE executables load at ``pie_base``. Top-down mmap starts at
-    ``top_down_base``, which is the ASLR-off base moved down by 256 GiB, the
-    middle of the random gap Linux puts there (``mmap_rnd_bits`` = 28, up to
-    1 TiB). Without that gap a buffer from mmap plus a 2 GiB count would
-    fail ``access_ok`` where a normally randomised Linux process succeeds.
-    ``min_addr`` is Linux's effective ``mmap_min_addr`` (lowest address a
-    hint or search yields); ``policy`` says whether MAP_FIXED may go lower.
-    """
-
-    min_addr: int = field(default_factory=_default_min_addr)
-    max_addr: int = 0x7FFFFFFFF000  # TASK_SIZE
-    top_down_base: int = 0x7FFFF7FFF000 - (256 << 30)
-    pie_base: int = 0x555555554000
-    stack_top: int = 0x7FFFFFFFF000
-    policy: HostMmapPolicy = field(default_factory=host_mmap_policy)
-
-
-@dataclass
-class Metadata:
-    """Loader-provided facts /proc needs later (gVisor ``mm/metadata.go``)."""
-
-    argv_start: int = 0
-    argv_end: int = 0
-    envv_start: int = 0
-    envv_end: int = 0
-    auxv: list[tuple[int, int]] = field(default_factory=list)
-    executable: str = ""
-    start_stack: int = 0  # the initial stack pointer (Linux mm->start_stack)
-    # (device, inode) of the executable while this MM runs it (mm->exe_file):
-    # write-denied, see set_executable_file.
-    exe_key: tuple[int, int] | None = None
-
-
-@dataclass
-class Counters:
-    """Memory-path statistics (the benchmark, tests and trace view read them).
-
-    ``faults``: ``handle_user_fault`` calls; ``cow_breaks``: copy-on-write
-    pmas that were copied; ``cow_reclaims``: copy-on-write pmas taken back
-    without copying because this MM held the only reference;
-    ``pmas_created``; ``as_compactions``: times the address space was
-    flushed because its regions had fragmented.
-    """
-
-    faults: int = 0
-    cow_breaks: int = 0
-    cow_reclaims: int = 0
-    pmas_created: int = 0
-    as_compactions: int = 0
-
 
 def _page_down(x: int) -> int:
     return x & _PAGE_MASK
@@ -204,11 +78,6 @@ class MemoryManagerCore:
         self.mf = mf
         self.new_address_space = new_address_space
         self.address_space: AddressSpace = new_address_space()
-        # Not in the AddressSpace protocol; UnicornAddressSpace has it. Without
-        # it, permission changes fall back to unmapping (gVisor's way).
-        self._as_protect: Callable[[int, int, AccessType], None] | None = getattr(
-            self.address_space, "protect", None
-        )
         self.layout = layout or MmapLayout()
         self.vmas: SegmentSet[Vma] = SegmentSet()
         self.pmas: SegmentSet[Pma] = SegmentSet()
@@ -314,9 +183,7 @@ class MemoryManagerCore:
             return end, None
         # The mappable may later ask this MM to drop what it translated
         # (a host file truncated: see memmap.mappable.host_file_truncated).
-        add_space = getattr(v.mappable, "add_space", None)
-        if add_space is not None:
-            add_space(self)
+        v.mappable.add_space(self)
         # Private mappings translate read-only and copy on the first write.
         want = AccessType(True, at.write and not v.private, at.execute)
         translations, err = v.mappable.translate(v.mappable_offset(start), v.mappable_offset(end), want)
@@ -494,21 +361,18 @@ class MemoryManagerCore:
         region that was already read-only loses Read, so a page read
         before stays readable. Removing Write flushes it (the region turns
         read-only), and Execute removal is checked when code is fetched.
-        Without a platform ``protect``, always unmap (gVisor's way).
         """
-        if self._as_protect is None or (old.read and not new.read):
+        if old.read and not new.read:
             self.address_space.unmap(start, end - start)
         else:
-            self._as_protect(start, end - start, new)
+            self.address_space.protect(start, end - start, new)
 
     def _maybe_compact_as(self) -> None:
         """Drop every address-space mapping if the regions fragmented far
         beyond what the pmas need (permission changes split Unicorn regions
         that only a later fault in the same window would renormalise).
         The address space is a cache: faults re-map what is used."""
-        count = getattr(self.address_space, "region_count", None)
-        if count is None:
-            return
+        count = self.address_space.region_count
         limit = 64 + 2 * len(self.pmas)
         for p in self.pmas:
             limit += ((p.end - 1) >> 21) - (p.start >> 21)
@@ -553,40 +417,3 @@ class MemoryManagerCore:
             self._break_cow_range(v, cs, ce)
         self._map_as(ws, good)
         return None
-
-    # -- checking ----------------------------------------------------------------
-
-    def check_invariants(self) -> None:
-        """Raise AssertionError if an invariant in the module docstring is
-        broken (for tests and debugging; O(vmas + pmas + regions))."""
-        prev_end = -1
-        for v in self.vmas:
-            assert v.start < v.end and not (v.start | v.end) & ~_PAGE_MASK, v
-            assert v.start >= prev_end, f"vmas overlap at {v!r}"
-            prev_end = v.end
-        prev_end = -1
-        for p in self.pmas:
-            assert p.start < p.end and not (p.start | p.end) & ~_PAGE_MASK, p
-            assert p.start >= prev_end, f"pmas overlap at {p!r}"
-            prev_end = p.end
-            assert not self.vmas.gaps(p.start, p.end), f"pma outside vmas: {p!r}"
-            host = p.file.host_address(p.off)
-            view = p.file.map_internal(p.file_range(), NO_ACCESS)
-            assert len(view) == p.end - p.start, p
-            if p.need_cow:
-                assert not p.effective_perms.write, p
-            for v in self.vmas.overlapping(p.start, p.end):
-                allowed = v.effective_perms.intersect(p.translate_perms)
-                assert allowed.superset_of(p.effective_perms), (p, v)
-            del host, view
-        regions: Any = getattr(self.address_space, "regions", None)
-        if regions is None:
-            return
-        for rs, re_, rperms in regions():
-            cur = rs
-            for p in self.pmas.overlapping(rs, re_):
-                assert p.start <= cur, f"region [{rs:#x}, {re_:#x}) maps a pma gap at {cur:#x}"
-                assert p.effective_perms.superset_of(rperms), (
-                    f"region [{rs:#x}, {re_:#x}) {rperms} exceeds {p!r}")
-                cur = p.end
-            assert cur >= re_, f"region [{rs:#x}, {re_:#x}) extends past pmas at {cur:#x}"

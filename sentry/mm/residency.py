@@ -11,13 +11,17 @@ with a cold page cache.
 
 from __future__ import annotations
 
+from sentry.abi.mm import (
+    MCL_CURRENT,
+    MCL_FUTURE,
+    MCL_ONFAULT,
+    MS_ASYNC,
+    MS_INVALIDATE,
+    MS_SYNC,
+)
 from sentry.hostarch import PAGE_SIZE
 from sentry.linuxerr import EAGAIN, EBUSY, EINVAL, ENOMEM, EPERM
-from sentry.mm.syscalls import MemoryManagerSyscalls
-
-MS_ASYNC, MS_INVALIDATE, MS_SYNC = 1, 2, 4
-MLOCK_ONFAULT = 1
-MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+from sentry.mm.remap import MemoryManagerRemap
 
 _PAGE_MASK = ~(PAGE_SIZE - 1)
 _U64 = 1 << 64
@@ -30,7 +34,7 @@ def _page_range(addr: int, length: int) -> tuple[int, int]:
     return start, end
 
 
-class MemoryManagerResidency(MemoryManagerSyscalls):
+class MemoryManagerResidency(MemoryManagerRemap):
     """msync, mincore, mlock and friends over the vmas and pmas."""
 
     #: mlockall(MCL_FUTURE): new mappings are locked.

@@ -1,8 +1,9 @@
 """The execution platform: address spaces and CPU contexts (gVisor's
 ``pkg/sentry/platform``).
 
-* ``address_space``: the contracts (``AddressSpace``,
+* ``address_space``: the contracts (``AddressSpace``, ``OnSyscall``,
   ``StopReason``/``StopKind``, exception vectors); no Unicorn import.
+  Everything above the platform uses these and :func:`new_address_space`.
 * ``unicorn_as``: ``UnicornAddressSpace``, one Unicorn engine per address
   space, with its region table and the run loop.
 * ``cpu``: ``CPUContext``, one per thread.
@@ -28,13 +29,15 @@ from sentry.platform.address_space import (
     VECTOR_PF,
     VECTOR_UD,
     AddressSpace,
+    OnSyscall,
+    PlatformCounters,
     StopKind,
     StopReason,
 )
 
 if TYPE_CHECKING:
     from sentry.platform.cpu import CPUContext
-    from sentry.platform.unicorn_as import OnSyscall, UnicornAddressSpace
+    from sentry.platform.unicorn_as import UnicornAddressSpace
 
 __all__ = [
     "INTERRUPTED",
@@ -50,16 +53,24 @@ __all__ = [
     "AddressSpace",
     "CPUContext",
     "OnSyscall",
+    "PlatformCounters",
     "StopKind",
     "StopReason",
     "UnicornAddressSpace",
+    "new_address_space",
 ]
 
 _LAZY = {
     "CPUContext": "sentry.platform.cpu",
-    "OnSyscall": "sentry.platform.unicorn_as",
     "UnicornAddressSpace": "sentry.platform.unicorn_as",
 }
+
+
+def new_address_space() -> AddressSpace:
+    """A new, empty address space of the platform (one Unicorn engine)."""
+    from sentry.platform.unicorn_as import UnicornAddressSpace
+
+    return UnicornAddressSpace()
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,14 @@
 """The platform contracts: ``AddressSpace``, ``StopReason``.
 
 Compare gVisor's ``pkg/sentry/platform/platform.go``. Nothing here depends
-on Unicorn; ``unicorn_as`` implements these.
+on Unicorn; ``unicorn_as`` implements these. The kernel, the mm and the
+syscalls program against this module only (``sentry.platform.
+new_address_space`` makes one); only ``sentry.platform`` names the
+Unicorn classes.
+
+An address space is both gVisor's ``AddressSpace`` (the memory the CPU
+sees) and its ``Context`` switch (``run``): each has one engine, and
+each thread a ``CPUContext`` made by ``new_context``.
 
 What ``run`` returns (gVisor's ``Context.Switch`` results, as one value):
 
@@ -27,10 +34,18 @@ What ``run`` returns (gVisor's ``Context.Switch`` results, as one value):
 from __future__ import annotations
 
 import enum
-from typing import NamedTuple, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from sentry.hostarch import NO_ACCESS, AccessType
 from sentry.memmap.file import File, FileRange
+
+if TYPE_CHECKING:
+    from sentry.platform.cpu import CPUContext
+
+OnSyscall = Callable[[int, int, int, int, int, int, int], int | None]
+"""``on_syscall(nr, a0, a1, a2, a3, a4, a5) -> int | None``: the value for
+RAX, or None to leave the run loop."""
 
 # x86 exception vectors reported in ``StopReason.vector``.
 VECTOR_DE = 0
@@ -89,11 +104,21 @@ SYSCALL_STOP = StopReason(StopKind.SYSCALL_STOP)
 INTERRUPTED = StopReason(StopKind.INTERRUPTED)
 
 
-class AddressSpace(Protocol):
-    """The guest's view of memory as the CPU sees it: a cache of pmas.
+class PlatformCounters(Protocol):
+    """Operation counts of one address space (for ``--stats``)."""
 
-    Compare gVisor's ``platform.AddressSpace``. The MemoryManager is the
-    source of truth; this only mirrors the mappings it installs.
+    def as_dict(self) -> dict[str, int]:
+        """The counters by name."""
+        ...
+
+
+class AddressSpace(Protocol):
+    """The guest's view of memory as the CPU sees it (a cache of pmas),
+    and the way into the guest (``run``).
+
+    Compare gVisor's ``platform.AddressSpace`` and ``platform.Context``.
+    The MemoryManager is the source of truth; this only mirrors the
+    mappings it installs.
     """
 
     def map_file(
@@ -120,6 +145,50 @@ class AddressSpace(Protocol):
         """
         ...
 
+    def protect(self, addr: int, length: int, at: AccessType) -> None:
+        """Set permissions ``at`` on the mapped parts of ``[addr, addr + length)``.
+
+        For mprotect downgrades and copy-on-write protection at fork:
+        holes are skipped; ``at`` may be NO_ACCESS (the pages stay mapped,
+        every access faults). Preconditions: page-aligned.
+        """
+        ...
+
     def release(self) -> None:
         """Done with this address space: drop every mapping and the engine."""
+        ...
+
+    @property
+    def region_count(self) -> int:
+        """How many regions the engine holds (mapping costs grow with it)."""
+        ...
+
+    def regions(self) -> list[tuple[int, int, AccessType]]:
+        """The mapped regions ``(start, end, perms)``, sorted (invariant checks)."""
+        ...
+
+    @property
+    def counters(self) -> PlatformCounters:
+        """This address space's operation counts."""
+        ...
+
+    # -- execution ------------------------------------------------------------------
+
+    def new_context(self) -> CPUContext:
+        """A CPU context for a new thread, in the initial Linux user state."""
+        ...
+
+    def run(
+        self, cpu: CPUContext, on_syscall: OnSyscall, timeout_us: int = 0, cpu_slice_us: int = 0
+    ) -> StopReason:
+        """Run ``cpu`` from its RIP until it must return to the kernel (see
+        the module docstring for what comes back). ``on_syscall`` services
+        syscalls inline; ``timeout_us > 0`` bounds the run in wall time and
+        ``cpu_slice_us > 0`` in CPU time of the calling thread (INTERRUPTED,
+        between instructions)."""
+        ...
+
+    def interrupt(self) -> None:
+        """Make the current (or, if none is running, the next) ``run``
+        return INTERRUPTED. Safe from another thread or a hook."""
         ...

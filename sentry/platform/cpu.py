@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from sentry.platform.regs import GENERAL_REGS, context_read, context_write
 
 if TYPE_CHECKING:
+    from sentry.platform.address_space import AddressSpace
     from sentry.platform.unicorn_as import UnicornAddressSpace
 
 __all__ = ["CPUContext"]
@@ -161,7 +162,7 @@ class CPUContext:
 
     # -- lifecycle -------------------------------------------------------------
 
-    def clone(self, aspace: UnicornAddressSpace | None = None) -> CPUContext:
+    def clone(self, aspace: AddressSpace | None = None) -> CPUContext:
         """Return a copy of this context's complete CPU state.
 
         With ``aspace=None`` the copy runs in the same address space (a new
@@ -169,6 +170,10 @@ class CPUContext:
         child's address space). The caller then adjusts the copy (RAX = 0,
         new RSP, ...). This context is unaffected.
         """
+        from sentry.platform.unicorn_as import UnicornAddressSpace
+
+        if aspace is not None and not isinstance(aspace, UnicornAddressSpace):
+            raise TypeError(f"clone into a foreign address space {aspace!r}")
         target = self._aspace if aspace is None else aspace
         self._aspace._sync_saved(self)
         saved = target._alloc_context()

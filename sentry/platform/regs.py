@@ -111,7 +111,8 @@ def uc_library() -> ctypes.CDLL:
     except (ImportError, AttributeError):  # older bindings
         from unicorn import unicorn as binding_old
 
-        lib = binding_old._uc  # type: ignore[attr-defined]
+        lib = binding_old._uc
+    assert isinstance(lib, ctypes.CDLL)
     return lib
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from sentry.abi.fcntl import AT_FDCWD
 from sentry.abi.signals import signal_name
 from sentry.linuxerr import name_of
 from sentry.syscalls.linux.args import s32, s64
@@ -108,7 +109,7 @@ def decode_named(code: str, v: int) -> str | None:
         h = s32(v)
         return _SIGHOW[h] if 0 <= h < 3 else str(h)
     if code == "atfd":
-        return "AT_FDCWD" if s32(v) == -100 else str(s32(v))
+        return "AT_FDCWD" if s32(v) == AT_FDCWD else str(s32(v))
     if code == "d":
         return str(s32(v)) if v < (1 << 32) or (v >= (1 << 63) and s64(v) >= -(1 << 31)) else str(s64(v))
     if code == "u":

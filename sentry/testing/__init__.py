@@ -16,7 +16,8 @@ not import pytest.
 """
 
 from sentry.testing.build import BuildError, Toolchain, build_c
-from sentry.testing.harness import Comparison, RunResult, compare, normalize_strace
+from sentry.testing.harness import Comparison, RunResult, compare
+from sentry.testing.strace_compare import normalize_strace
 
 __all__ = [
     "BuildError",

@@ -47,6 +47,7 @@ from sentry.linuxerr import (
     EBADF,
     EINVAL,
     EISDIR,
+    ENODEV,
     ENOTDIR,
     ENOTTY,
     ENXIO,
@@ -61,6 +62,7 @@ from sentry.vfs.dentry import Dirent
 from sentry.vfs.waiter import EVENT_IN, EVENT_OUT, EVENT_RD_NORM, EVENT_WR_NORM, Entry
 
 if TYPE_CHECKING:
+    from sentry.mm import MMapOpts
     from sentry.vfs.context import FSContext
     from sentry.vfs.dentry import Dentry
 
@@ -170,6 +172,24 @@ class FileDescription:
 
     def event_unregister(self, e: Entry) -> None:
         """Undo ``event_register``."""
+
+    def host_wait(self, mask: int) -> bool:
+        """Wait in the host until the file may be ready for ``mask``; True
+        if it did (the caller retries at once). Files the host serves
+        (stdio, host pipes and ttys) do this, since input from outside the
+        sandbox wakes no waiter queue; the default is False: the sentry's
+        own files notify ``event_register`` entries instead
+        (``sentry.kernel.blocking``)."""
+        return False
+
+    # -- memory mapping -------------------------------------------------------------------
+
+    def configure_mmap(self, opts: MMapOpts) -> None:
+        """Complete ``opts`` for mmap of this file (set ``mappable``, maybe
+        narrow ``max_perms``); raises Errno. The syscall layer has checked
+        the fd is readable. Default: ENODEV, Linux's answer for a file
+        without an ``mmap`` operation (pipes, directories, /proc files)."""
+        raise ENODEV
 
     # -- metadata -------------------------------------------------------------------------
 

@@ -183,6 +183,12 @@ class RecordingAddressSpace:
     def release(self) -> None:
         self.calls.append(("release",))
 
+    # Memory only: no engine, so nothing to count or compact, and no run.
+    region_count = 0
+
+    def regions(self) -> list[tuple[int, int, AccessType]]:
+        return []
+
 
 @dataclass
 class NativeStack:

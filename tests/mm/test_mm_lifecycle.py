@@ -19,7 +19,7 @@ from sentry.loader.loader import load
 from sentry.memfile import MemoryFile
 from sentry.memmap.mappable import HostFileMappable, SharedAnonMappable
 from sentry.mm import MemoryManager, MmapLayout, MMapOpts
-from sentry.mm.mm import HostMmapPolicy, host_mmap_policy
+from sentry.mm.layout import HostMmapPolicy, host_mmap_policy
 from sentry.platform import UnicornAddressSpace
 
 A = 0x30000000

@@ -7,16 +7,19 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from sentry.abi.fcntl import O_RDONLY, O_RDWR, SEEK_CUR, SEEK_END, SEEK_SET
+from sentry.fsimpl.proc import array
 from sentry.fsimpl.proc import generators as gen
 from sentry.fsimpl.proc.files import MemFile, SeqFile
 from sentry.fsimpl.proc.fs import ProcRoot, _write_comm
 from sentry.hostarch import PAGE_SIZE, READ, READ_WRITE, AccessType
-from sentry.kernel.auth import Credentials
+from sentry.kernel.fd_table import FDTable
+from sentry.kernel.kernel import Kernel, SyscallTable
+from sentry.kernel.task import SigAction, Task, ThreadGroup
 from sentry.linuxerr import EINVAL, EIO, Errno
 from sentry.memfile import MemoryFile
 from sentry.mm import MemoryManager, MMapOpts
@@ -43,22 +46,17 @@ def anon(mm: MemoryManager, addr: int, pages: int, perms: AccessType = READ_WRIT
     return mm.mmap(MMapOpts(length=pages * PAGE_SIZE, addr=addr, fixed=True, unmap=True, perms=perms, **kw))
 
 
-class FakeThreadGroup:
-    """A thread group stand-in (hashable and weak-referenceable, as /proc's
-    cache needs)."""
-
-    def __init__(self, **kw: Any) -> None:
-        self.__dict__.update(kw)
-
-
-def make_tg(mm: MemoryManager | None, comm: bytes = b"", tgid: int = 7) -> Any:
-    task = SimpleNamespace(tid=tgid, mm=mm, comm=comm, exited=False, pending=0, signal_mask=0,
-                           creds=Credentials.of_host())
-    tg = FakeThreadGroup(
-        tgid=tgid, parent_tgid=3, tasks=[task], sigactions={}, rlimits={}, umask=0o022,
-        fd_table=SimpleNamespace(fds=lambda: [0, 1, 2]),
-    )
-    task.tg = tg
+def make_tg(mm: MemoryManager | None, comm: bytes = b"", tgid: int = 7) -> ThreadGroup:
+    """A real thread group of one task in a kernel of its own (``mm`` None:
+    a task whose address space the generator under test never reads)."""
+    kernel = Kernel(SyscallTable(), None)
+    fds = FDTable()
+    tg = ThreadGroup(tgid, fds, parent_tgid=3)
+    task = Task(kernel, tgid, tg, cast(MemoryManager, mm), None)
+    task.comm = comm
+    tg.tasks.append(task)
+    kernel.tasks[tgid] = task
+    kernel.thread_groups[tgid] = tg
     return tg
 
 
@@ -165,7 +163,7 @@ def test_stat_has_52_fields(mm: MemoryManager) -> None:
     anon(mm, 0x10000000, 4)
     mm.metadata.executable = "/bin/some-long-program-name"
     tg = make_tg(mm)
-    text = gen.stat(tg).decode()
+    text = array.stat(tg).decode()
     assert text.endswith(" 0\n")
     comm_end = text.rindex(")")
     assert text[: comm_end + 1] == "7 (some-long-progr)"
@@ -179,29 +177,29 @@ def test_stat_has_52_fields(mm: MemoryManager) -> None:
 
 def test_stat_comm_is_not_escaped() -> None:
     tg = make_tg(None, comm=b"a) b")
-    assert gen.stat(tg).startswith(b"7 (a) b) R ")
+    assert array.stat(tg).startswith(b"7 (a) b) R ")
 
 
 def test_statm(mm: MemoryManager) -> None:
     anon(mm, 0x10000000, 4)
     mm.copy_out(0x10000000, b"x" * PAGE_SIZE, IOOpts())
     tg = make_tg(mm)
-    size, resident, shared, _text, lib, data, dt = (int(x) for x in gen.statm(tg).split())
+    size, resident, shared, _text, lib, data, dt = (int(x) for x in array.statm(tg).split())
     # Copies create pmas only over the pages they touch.
     assert size == 4 and resident == 1 and shared == 0 and lib == 0 and dt == 0 and data == 4
-    assert gen.statm(tg).endswith(b" 0\n")
+    assert array.statm(tg).endswith(b" 0\n")
 
 
 def test_status_format(mm: MemoryManager) -> None:
     anon(mm, 0x10000000, 4)
     tg = make_tg(mm, comm=b"prog")
-    tg.sigactions = {13: SimpleNamespace(handler=1), 12: SimpleNamespace(handler=0x401000)}
+    tg.sigactions = {13: SigAction(handler=1), 12: SigAction(handler=0x401000)}
     tg.tasks[0].signal_mask = 1 << 9
-    text = gen.status(tg).decode()
+    text = array.status(tg).decode()
     lines = text.splitlines()
     keys = [ln.split(":\t")[0] for ln in lines]
     assert all(":\t" in ln for ln in lines)
-    known = [k for k in gen.STATUS_KEYS if k in keys]
+    known = [k for k in array.STATUS_KEYS if k in keys]
     assert keys == known  # Linux's order
     values = dict(ln.split(":\t", 1) for ln in lines)
     assert values["Name"] == "prog"
@@ -368,7 +366,7 @@ def test_mem_file(mm: MemoryManager) -> None:
 
 def test_tree_thread_self_and_task_dirs(mm: MemoryManager) -> None:
     tg = make_tg(mm)
-    tg.tasks[0].kernel = SimpleNamespace(thread_groups={7: tg}, run_queue=[tg.tasks[0]])
+    tg.tasks[0].kernel.run_queue.append(tg.tasks[0])
     ctx: Any = SimpleNamespace(owner=tg)
     root = ProcRoot()
     assert root.lookup(b"thread-self", ctx).follow_link(ctx) == b"7/task/7"

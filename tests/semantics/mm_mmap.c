@@ -97,6 +97,9 @@ int main(void)
     int p[2];
     MUST(SC(SYS_pipe2, p, O_CLOEXEC));
     CHECK_ADDR("mmap_pipe", SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, p[0], 0), 0);
+    /* Linux do_mmap checks the access mode (EACCES) before whether the file
+     * can be mapped at all (ENODEV). */
+    CHECK_ADDR("mmap_pipe_write_end", SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, p[1], 0), 0);
     CHECK_ADDR("mmap_file_growsdown", SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE | MAP_GROWSDOWN, fd, 0), 0);
     return 0;
 }

@@ -342,17 +342,14 @@ def test_dev_and_proc_are_mounted_even_without_host_dirs(ctx: FSContext) -> None
 
 def test_dev_stdout_reaches_fd_1(ctx: FSContext) -> None:
     from sentry.kernel.fd_table import FDTable
+    from sentry.kernel.task import ThreadGroup
 
-    class Owner:
-        tgid = 7
-        fd_table = FDTable()
-        tasks: list[object] = []
-        fs = ctx
-
-    ctx.owner = Owner()
+    owner = ThreadGroup(7, FDTable())
+    owner.fs = ctx
+    ctx.owner = owner
     r, w = os.pipe()
     host = HostFile(w, O_WRONLY, owns_fd=True)
-    Owner.fd_table.new_fd(host, min_fd=1)
+    owner.fd_table.new_fd(host, min_fd=1)
     assert readlink_at(ctx, ctx.root, b"/proc/self") == b"7"
     assert readlink_at(ctx, ctx.root, b"/proc/self/fd/1").startswith(b"pipe:[")
     f = open_(ctx, "/dev/stdout", O_WRONLY)

@@ -10,7 +10,7 @@ random devices ``readv`` the host's /dev/urandom straight into them.
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sentry.hostarch import PAGE_SIZE
 from sentry.linuxerr import ENOSPC
@@ -18,6 +18,9 @@ from sentry.safemem import BlockSeq, FromVecReaderFunc, ReaderFunc, WriterFunc, 
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
+
+if TYPE_CHECKING:
+    from sentry.mm import MMapOpts
 
 _ZERO_READER = ReaderFunc(zero_seq)
 
@@ -68,7 +71,7 @@ class ZeroFile(_Device):
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
         return src.num_bytes(), None
 
-    def configure_mmap(self, opts: Any) -> None:
+    def configure_mmap(self, opts: MMapOpts) -> None:
         if opts.private:
             opts.mappable = None
             return

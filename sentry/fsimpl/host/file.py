@@ -19,7 +19,7 @@ import os
 import stat as statmod
 import struct
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import (
     DT_DIR,
@@ -36,7 +36,7 @@ from sentry.abi.fcntl import (
     TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
-from sentry.fsimpl.host.fs import truncated
+from sentry.fsimpl.host.hostcalls import truncated
 from sentry.hostarch import AccessType
 from sentry.hostfd import room
 from sentry.linuxerr import (
@@ -60,6 +60,7 @@ from sentry.vfs.file_description import DirectoryFileDescription, FileDescriptio
 from sentry.vfs.waiter import EVENT_IN, EVENT_OUT
 
 if TYPE_CHECKING:
+    from sentry.mm import MMapOpts
     from sentry.vfs.context import FSContext
 
 _IOCTL_SIZES = {TCGETS: 60, TIOCGWINSZ: 8}  # sizeof(struct termios), sizeof(struct winsize)
@@ -305,7 +306,7 @@ class HostFile(_HostFDFile):
 
     # -- memory mapping -------------------------------------------------------------
 
-    def configure_mmap(self, opts: Any) -> None:
+    def configure_mmap(self, opts: MMapOpts) -> None:
         """mmap of a regular host file: the mapping is the host's mmap of
         the fd. MAP_SHARED needs a writable fd to allow PROT_WRITE (the
         MemoryManager then fails a write mapping with EACCES)."""
@@ -347,7 +348,7 @@ class HostDirectory(_HostFDFile, DirectoryFileDescription):
         return super().dir_entries()
 
     def _children(self) -> list[Dirent]:
-        from sentry.fsimpl.host.fs import list_host_dir
+        from sentry.fsimpl.host.hostcalls import list_host_dir
 
         assert self.dentry is not None
         entries = list_host_dir(self.host_fd)

@@ -7,7 +7,10 @@ from __future__ import annotations
 import ctypes
 import os
 
+from sentry.abi.fcntl import DT_DIR, DT_LNK, DT_REG, DT_UNKNOWN, dt_from_mode
 from sentry.linuxerr import errno_of
+from sentry.memmap.mappable import host_file_truncated
+from sentry.vfs.dentry import Dirent
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _SYS_RENAMEAT2 = 316
@@ -88,3 +91,36 @@ def removexattr(path: str, name: bytes, *, follow: bool) -> None:
         os.removexattr(path, name, follow_symlinks=follow)
     except OSError as e:
         raise errno_of(e) from None
+
+
+def truncated(fd: int) -> None:
+    """The sentry just truncated the host file open as ``fd``: mappings of
+    it drop their pages past the new end (SIGBUS for the guest, never for
+    the sentry; see memmap.mappable)."""
+    st = os.fstat(fd)
+    host_file_truncated(st.st_dev, st.st_ino, st.st_size)
+
+
+def list_host_dir(fd: int) -> list[Dirent]:
+    """The entries of the open host directory ``fd`` (without ``.`` and
+    ``..``), read from its start. The fd's offset is left rewound."""
+    out: list[Dirent] = []
+    try:
+        it = os.scandir(fd)
+    except OSError as e:
+        raise errno_of(e) from None
+    with it:
+        for ent in it:
+            try:
+                if ent.is_symlink():
+                    t = DT_LNK
+                elif ent.is_dir(follow_symlinks=False):
+                    t = DT_DIR
+                elif ent.is_file(follow_symlinks=False):
+                    t = DT_REG
+                else:
+                    t = dt_from_mode(ent.stat(follow_symlinks=False).st_mode)
+            except OSError:
+                t = DT_UNKNOWN
+            out.append(Dirent(os.fsencode(ent.name), ent.inode(), t))
+    return out

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import SEEK_CUR, SEEK_SET
 from sentry.hostarch import PAGE_SIZE
@@ -20,6 +21,9 @@ from sentry.linuxerr import EFAULT, EINVAL, EIO
 from sentry.usermem import IOOpts, IOSequence
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
+
+if TYPE_CHECKING:
+    from sentry.mm import MemoryManager
 
 _FORCE = IOOpts(ignore_permissions=True)
 _CHUNK = 1 << 20
@@ -107,7 +111,7 @@ class MemFile(FileDescription):
     SEEK_CUR only and may set any position (Linux ``mem_lseek``).
     """
 
-    def __init__(self, flags: int, dentry: Dentry | None, mm: object) -> None:
+    def __init__(self, flags: int, dentry: Dentry | None, mm: MemoryManager | None) -> None:
         super().__init__(flags, dentry)
         self.seekable = True
         self.mm = mm
@@ -118,7 +122,7 @@ class MemFile(FileDescription):
         if seq.num_bytes() == 0:
             return 0, None
         mm = self.mm
-        if mm is None or getattr(mm, "users", 1) <= 0:
+        if mm is None or mm.users <= 0:
             return 0, None
         done = 0
         err: Exception | None = None
@@ -126,10 +130,10 @@ class MemFile(FileDescription):
             buf = bytearray(min(seq.num_bytes(), _CHUNK))
             if write:
                 got, err = seq.copy_in(buf)
-                n, _ = mm.copy_out(pos + done, bytes(buf[:got]), _FORCE)  # type: ignore[attr-defined]
+                n, _ = mm.copy_out(pos + done, bytes(buf[:got]), _FORCE)
                 short = n < len(buf)
             else:
-                n, _ = mm.copy_in(pos + done, buf, _FORCE)  # type: ignore[attr-defined]
+                n, _ = mm.copy_in(pos + done, buf, _FORCE)
                 short = n < len(buf)
                 if n:
                     got, err = seq.copy_out(bytes(buf[:n]))

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import S_IFLNK, S_IFREG
 from sentry.fsimpl.kernfs import KDentry, KDir, KFile, KSymlink
+from sentry.fsimpl.proc import array, system
 from sentry.fsimpl.proc import generators as gen
-from sentry.fsimpl.proc import system
 from sentry.fsimpl.proc.files import MemFile, SeqFile
+from sentry.kernel.task import ThreadGroup
 from sentry.linuxerr import EINVAL, ENOENT, EROFS, Errno
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
@@ -19,13 +20,23 @@ from sentry.vfs.file_description import FileDescription
 
 if TYPE_CHECKING:
     from sentry.kernel.kernel import Kernel
+    from sentry.kernel.task import Task
 
 PROC_DEV = os.makedev(0, 22)
 
+Generator = Callable[["ThreadGroup", "Task | None"], bytes]
+"""A file's contents from the thread group and the task (None: the group's view)."""
+
+
+def _owner(ctx: FSContext) -> ThreadGroup | None:
+    """The thread group looking at /proc (``FSContext.owner``), if any."""
+    owner = ctx.owner
+    return owner if isinstance(owner, ThreadGroup) else None
+
 
 def _tgid_of(ctx: FSContext) -> int:
-    owner = ctx.owner
-    return int(getattr(owner, "tgid", 1))
+    owner = _owner(ctx)
+    return owner.tgid if owner is not None else 1
 
 
 def _name_to_int(name: bytes) -> int | None:
@@ -125,7 +136,7 @@ class ProcFdDir(KDir):
 
     __slots__ = ("_tg",)
 
-    def __init__(self, tg: Any, dev: int) -> None:
+    def __init__(self, tg: ThreadGroup, dev: int) -> None:
         super().__init__(b"fd", 0o500, dev=dev, uid=os.geteuid(), gid=os.getegid())
         self._tg = tg
 
@@ -167,7 +178,7 @@ class ProcFile(KFile):
         return self._open_fn(flags, self, ctx)
 
 
-_GENERATED: tuple[tuple[bytes, int, Callable[[Any, Any], bytes]], ...] = (
+_GENERATED: tuple[tuple[bytes, int, Generator], ...] = (
     (b"auxv", 0o400, gen.auxv),
     (b"cgroup", 0o444, gen.cgroup),
     (b"cmdline", 0o444, gen.cmdline),
@@ -180,15 +191,15 @@ _GENERATED: tuple[tuple[bytes, int, Callable[[Any, Any], bytes]], ...] = (
     (b"oom_score", 0o444, gen.oom_score),
     (b"oom_score_adj", 0o644, gen.oom_score_adj),
     (b"smaps", 0o444, gen.smaps),
-    (b"stat", 0o444, gen.stat),
-    (b"statm", 0o444, gen.statm),
-    (b"status", 0o444, gen.status),
+    (b"stat", 0o444, array.stat),
+    (b"statm", 0o444, array.statm),
+    (b"status", 0o444, array.status),
 )
 """Read-only generated files of /proc/[pid] and /proc/[pid]/task/[tid]:
 (name, mode, generator(thread group, task or None))."""
 
 
-def _populate(d: KDir, tg: Any, task: Any, dev: int) -> None:
+def _populate(d: KDir, tg: ThreadGroup, task: Task | None, dev: int) -> None:
     """Add the files and links every /proc/[pid] and /proc/[pid]/task/[tid]
     directory has; ``task`` is None for the thread group's directory."""
     uid, gid = os.geteuid(), os.getegid()
@@ -196,7 +207,7 @@ def _populate(d: KDir, tg: Any, task: Any, dev: int) -> None:
 
     for name, mode, fn in _GENERATED:
         def factory(flags: int, dent: Dentry, ctx: FSContext,
-                    fn: Callable[[Any, Any], bytes] = fn) -> FileDescription:
+                    fn: Generator = fn) -> FileDescription:
             return SeqFile(flags, dent, lambda: fn(tg, task))
 
         d.add(ProcFile(name, mode, factory, dev=dev))
@@ -218,20 +229,20 @@ def _populate(d: KDir, tg: Any, task: Any, dev: int) -> None:
     d.add(ProcFile(b"mem", 0o600, mem_factory, dev=dev, rw=True))
 
     def exe(ctx: FSContext) -> bytes:
-        for t in getattr(tg, "tasks", []):
-            path = getattr(getattr(getattr(t, "mm", None), "metadata", None), "executable", None)
+        for t in tg.tasks:
+            path = t.mm.metadata.executable
             if path:
-                return str(path).encode("utf-8", "surrogateescape")
+                return path.encode("utf-8", "surrogateescape")
         raise ENOENT
 
     def cwd(ctx: FSContext) -> bytes | Dentry:
-        fs = getattr(tg, "fs", None)
+        fs = tg.fs
         if fs is None:
             raise ENOENT
         return fs.cwd
 
     def root(ctx: FSContext) -> bytes | Dentry:
-        fs = getattr(tg, "fs", None)
+        fs = tg.fs
         if fs is None:
             raise ENOENT
         return fs.root
@@ -241,7 +252,7 @@ def _populate(d: KDir, tg: Any, task: Any, dev: int) -> None:
     d.add(KSymlink(b"root", root, dev=dev, uid=uid, gid=gid))
 
 
-def _write_comm(tg: Any, task: Any, data: bytes) -> int:
+def _write_comm(tg: ThreadGroup, task: Task | None, data: bytes) -> int:
     """A write to comm (Linux ``comm_write``): the bytes up to the first
     NUL (at most 15: the caller passes no more) become the task's name.
     Only the thread group itself may rename (checked at open)."""
@@ -257,7 +268,7 @@ class ProcThreadDir(KDir):
 
     __slots__ = ()
 
-    def __init__(self, tg: Any, task: Any, dev: int) -> None:
+    def __init__(self, tg: ThreadGroup, task: Task, dev: int) -> None:
         super().__init__(str(task.tid).encode(), 0o555, dev=dev, uid=os.geteuid(), gid=os.getegid())
         _populate(self, tg, task, dev)
 
@@ -267,12 +278,12 @@ class ProcTasksDir(KDir):
 
     __slots__ = ("_dirs", "_tg")
 
-    def __init__(self, tg: Any, dev: int) -> None:
+    def __init__(self, tg: ThreadGroup, dev: int) -> None:
         super().__init__(b"task", 0o555, dev=dev, uid=os.geteuid(), gid=os.getegid())
         self._tg = tg
-        self._dirs: dict[int, tuple[Any, ProcThreadDir]] = {}
+        self._dirs: dict[int, tuple[Task, ProcThreadDir]] = {}
 
-    def _task(self, tid: int) -> Any:
+    def _task(self, tid: int) -> Task | None:
         for t in gen.live_tasks(self._tg):
             if t.tid == tid:
                 return t
@@ -300,7 +311,7 @@ class ProcTaskDir(KDir):
 
     __slots__ = ()
 
-    def __init__(self, tg: Any, dev: int) -> None:
+    def __init__(self, tg: ThreadGroup, dev: int) -> None:
         super().__init__(str(tg.tgid).encode(), 0o555, dev=dev, uid=os.geteuid(), gid=os.getegid())
         _populate(self, tg, None, dev)
         self.add(ProcTasksDir(tg, dev))
@@ -309,28 +320,27 @@ class ProcTaskDir(KDir):
 def _current_tid(ctx: FSContext) -> int:
     """The calling thread's tid: the kernel's running task when it belongs
     to the caller's thread group, else the group's first live task."""
-    tg = ctx.owner
+    tg = _owner(ctx)
     tasks = gen.live_tasks(tg) if tg is not None else []
     if not tasks:
         return _tgid_of(ctx)
-    kernel = getattr(tasks[0], "kernel", None)
-    for attr in ("current_task", "current"):
-        cur = getattr(kernel, attr, None)
-        if cur is not None and getattr(cur, "tg", None) is tg:
-            return int(cur.tid)
-    queue = getattr(kernel, "run_queue", None) or []
-    if queue and getattr(queue[0], "tg", None) is tg:
-        return int(queue[0].tid)
-    return int(tasks[0].tid)
+    kernel = tasks[0].kernel
+    cur = kernel.current
+    if cur is not None and cur.tg is tg:
+        return cur.tid
+    queue = kernel.run_queue
+    if queue and queue[0].tg is tg:
+        return queue[0].tid
+    return tasks[0].tid
 
 
 def _kernel_of(ctx: FSContext) -> Kernel:
     """The kernel of the process looking (ENOENT for a context without
     one, which only unit tests build)."""
-    tg = ctx.owner
-    for t in getattr(tg, "tasks", ()):
-        return cast("Kernel", t.kernel)
-    raise ENOENT
+    tg = _owner(ctx)
+    if tg is None or not tg.tasks:
+        raise ENOENT
+    return tg.tasks[0].kernel
 
 
 _SYSTEM_FILES: tuple[tuple[bytes, Callable[[FSContext], bytes]], ...] = (
@@ -367,9 +377,9 @@ class ProcRoot(KDir):
         self._thread_self = KSymlink(
             b"thread-self", lambda ctx: b"%d/task/%d" % (_tgid_of(ctx), _current_tid(ctx)), dev=dev)
         self._thread_self.parent = self
-        self._tasks: weakref.WeakKeyDictionary[Any, ProcTaskDir] = weakref.WeakKeyDictionary()
+        self._tasks: weakref.WeakKeyDictionary[ThreadGroup, ProcTaskDir] = weakref.WeakKeyDictionary()
 
-    def _task_dir(self, tg: Any) -> ProcTaskDir:
+    def _task_dir(self, tg: ThreadGroup) -> ProcTaskDir:
         d = self._tasks.get(tg)
         if d is None:
             d = ProcTaskDir(tg, self.dev)
@@ -377,16 +387,14 @@ class ProcRoot(KDir):
             self._tasks[tg] = d
         return d
 
-    def _thread_groups(self, ctx: FSContext) -> dict[int, Any]:
-        owner = ctx.owner
-        groups: dict[int, Any] = {}
-        for t in getattr(owner, "tasks", []):
-            kernel = getattr(t, "kernel", None)
-            if kernel is not None:
-                groups.update(getattr(kernel, "thread_groups", {}))
-                break
-        if owner is not None and hasattr(owner, "tgid"):
-            groups.setdefault(owner.tgid, owner)
+    def _thread_groups(self, ctx: FSContext) -> dict[int, ThreadGroup]:
+        owner = _owner(ctx)
+        if owner is None:
+            return {}
+        groups: dict[int, ThreadGroup] = {}
+        if owner.tasks:
+            groups.update(owner.tasks[0].kernel.thread_groups)
+        groups.setdefault(owner.tgid, owner)
         return groups
 
     def get_child(self, name: bytes, ctx: FSContext) -> Dentry | None:
@@ -401,7 +409,7 @@ class ProcRoot(KDir):
         if n is None:
             return None
         tg = self._thread_groups(ctx).get(n)
-        if tg is None or (getattr(tg, "exit_status", None) is not None and getattr(tg, "exiting", False)):
+        if tg is None or (tg.exit_status is not None and tg.exiting):
             return None
         return self._task_dir(tg)
 

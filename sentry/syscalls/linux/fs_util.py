@@ -7,6 +7,7 @@ from __future__ import annotations
 import resource
 
 from sentry.abi.fcntl import AT_FDCWD, PATH_MAX
+from sentry.abi.misc import RLIMIT_NOFILE
 from sentry.kernel.task import Task
 from sentry.linuxerr import EBADF, ENOENT, ENOTDIR
 from sentry.syscalls.linux.args import s32
@@ -14,7 +15,6 @@ from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
 
-RLIMIT_NOFILE = 7
 _HOST_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 

@@ -3,11 +3,9 @@
 The program is resolved through the guest's file system (so ``--root`` and
 its sandbox apply) and loaded into a fresh MemoryManager; only when loading
 succeeded does the process give up its old image (Linux's "point of no
-return"): other threads end, close-on-exec fds close, handled signals revert
-to their default action (ignored ones stay ignored), the alternate signal
-stack, robust list and rseq registration are dropped, ``clear_child_tid``
-is written and woken as on exit, and ``comm`` becomes the file's basename.
-A failed execve returns its error with the old image untouched.
+return", :func:`sentry.kernel.task_exec.begin_new_exec`), and ``comm``
+becomes the file's basename. A failed execve returns its error with the
+old image untouched.
 """
 
 from __future__ import annotations
@@ -19,12 +17,11 @@ from sentry.abi.fcntl import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
 from sentry.abi.signals import SIGSEGV
 from sentry.hostfd import room
 from sentry.kernel.task import Task, TaskStop
+from sentry.kernel.task_exec import begin_new_exec
 from sentry.linuxerr import E2BIG, EACCES, EINVAL, ENAMETOOLONG, Errno
 from sentry.loader import AuxvIds, GuestOpener, LoadError, load
-from sentry.platform import UnicornAddressSpace
 from sentry.syscalls.linux.args import s32
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, start_of
-from sentry.usermem import DEFAULT_OPTS
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import O_RDONLY, FileDescription
@@ -33,7 +30,6 @@ from sentry.vfs.resolve import check_access, lookup_at, open_at
 MAX_ARG_STRLEN = 32 * 4096  # Linux: one argument or environment string
 MAX_ARG_STRINGS = 0x7FFFFFFF
 _X_OK = 1
-
 
 
 def copy_in_vector(t: Task, addr: int) -> list[bytes]:
@@ -152,50 +148,12 @@ def do_execve(t: Task, dirfd: int, pathname: int, argv_addr: int, envp_addr: int
         f.dec_ref()
     # Linux 6.13+ names an AT_EMPTY_PATH exec after the file executed.
     comm_source = mm.metadata.executable if not path else os.fsdecode(filename)
-    _point_of_no_return(t, mm, image.entry, image.stack_pointer, comm_source)
+    begin_new_exec(t, mm, image.entry, image.stack_pointer, comm_source)
     raise TaskStop
 
 
-def _point_of_no_return(t: Task, mm: object, entry: int, sp: int, name: str) -> None:
-    """Replace the process image (Linux ``begin_new_exec``)."""
-    from sentry.mm import MemoryManager
-
-    assert isinstance(mm, MemoryManager)
-    kernel = t.kernel
-    tg = t.tg
-    for other in list(tg.tasks):
-        if other is not t and not other.exited:
-            kernel.exit_task(other)
-    if t.clear_child_tid:
-        # mm_release: the old image's clear_child_tid is zeroed and woken.
-        _, err = t.mm.copy_out(t.clear_child_tid, b"\0\0\0\0", DEFAULT_OPTS)
-        if err is None:
-            kernel.futexes.wake_key_of(t, t.clear_child_tid, False, 1)
-        t.clear_child_tid = 0
-    kernel.release_vfork_parent(t)
-    old = t.mm
-    t.mm = mm
-    cpu = mm.address_space
-    assert isinstance(cpu, UnicornAddressSpace)
-    t.cpu = cpu.new_context()
-    t.cpu.rip = entry
-    t.cpu.rsp = sp
-    old.users -= 1
-    if old.users == 0:
-        old.release()
-    tg.fd_table.close_on_exec()
-    for sig, action in list(tg.sigactions.items()):
-        if action.handler not in (0, 1):
-            del tg.sigactions[sig]
-    t.alt_stack = (0, 0, 2)
-    t.signal_frames.clear()
-    t.robust_list = (0, 0)
-    t.rseq = (0, 0, 0)
-    t.comm = name.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")[:15]
-
-
 def sys_execve(t: Task, pathname: int, argv: int, envp: int, *_: int) -> int:
-    return do_execve(t, -100, pathname, argv, envp, 0)
+    return do_execve(t, AT_FDCWD, pathname, argv, envp, 0)
 
 
 def sys_execveat(t: Task, dirfd: int, pathname: int, argv: int, envp: int, flags: int, *_: int) -> int:

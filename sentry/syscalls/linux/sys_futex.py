@@ -7,19 +7,35 @@ from __future__ import annotations
 import struct
 import time
 
-from sentry.kernel.futex import BITSET_MATCH_ANY
+from sentry.abi.futex import (
+    FUTEX_BITSET_MATCH_ANY,
+    FUTEX_CLOCK_REALTIME,
+    FUTEX_CMP_REQUEUE,
+    FUTEX_LOCK_PI,
+    FUTEX_LOCK_PI2,
+    FUTEX_PRIVATE_FLAG,
+    FUTEX_REQUEUE,
+    FUTEX_TRYLOCK_PI,
+    FUTEX_UNLOCK_PI,
+    FUTEX_WAIT,
+    FUTEX_WAIT_BITSET,
+    FUTEX_WAIT_REQUEUE_PI,
+    FUTEX_WAKE,
+    FUTEX_WAKE_BITSET,
+    FUTEX_WAKE_OP,
+)
 from sentry.kernel.task import Task
+from sentry.kernel.task_futex import (
+    futex_lock_pi,
+    futex_requeue,
+    futex_unlock_pi,
+    futex_wait,
+    futex_wake,
+    futex_wake_op,
+)
 from sentry.linuxerr import EINVAL, ENOSYS, ESRCH
-from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.args import copy_in_timespec, s32
 
-FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
-FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
-FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI = 9, 10, 11, 12
-FUTEX_LOCK_PI2 = 13
-FUTEX_PRIVATE_FLAG = 128
-FUTEX_CLOCK_REALTIME = 256
-_NSEC = 1_000_000_000
-_TIMESPEC = struct.Struct("<qq")
 _ROBUST_LIST_HEAD_SIZE = 24
 
 
@@ -30,10 +46,7 @@ def _timeout(t: Task, addr: int, cmd: int, realtime: bool) -> int | None:
     CLOCK_REALTIME with the flag), LOCK_PI's absolute CLOCK_REALTIME."""
     if not addr:
         return None
-    sec, nsec = _TIMESPEC.unpack(t.copy_in_bytes(addr, 16))
-    if sec < 0 or not 0 <= nsec < _NSEC:
-        raise EINVAL
-    ns = sec * _NSEC + nsec
+    ns = copy_in_timespec(t, addr)
     now = time.monotonic_ns()
     if cmd == FUTEX_WAIT:
         return now + ns
@@ -58,35 +71,34 @@ def sys_futex(t: Task, addr: int, op: int, val: int, a3: int, addr2: int, val3: 
     realtime = bool(op & FUTEX_CLOCK_REALTIME)
     if realtime and cmd not in (FUTEX_WAIT, FUTEX_WAIT_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_LOCK_PI2):
         raise ENOSYS
-    fx = t.kernel.futexes
     mask = val3 & 0xFFFFFFFF
     if cmd in (FUTEX_WAIT, FUTEX_WAIT_BITSET):
         deadline = _timeout(t, a3, cmd, realtime)
         if cmd == FUTEX_WAIT:
-            mask = BITSET_MATCH_ANY
+            mask = FUTEX_BITSET_MATCH_ANY
         if not mask:
             raise EINVAL
-        return fx.wait(t, addr, private, val, mask, deadline)
+        return futex_wait(t, addr, private, val, mask, deadline)
     if cmd in (FUTEX_WAKE, FUTEX_WAKE_BITSET):
         if cmd == FUTEX_WAKE:
-            mask = BITSET_MATCH_ANY
+            mask = FUTEX_BITSET_MATCH_ANY
         if not mask:
             raise EINVAL
-        return fx.wake(t, addr, private, mask, _n(val))
+        return futex_wake(t, addr, private, mask, _n(val))
     if cmd in (FUTEX_REQUEUE, FUTEX_CMP_REQUEUE):
         nwake, nreq = s32(val), s32(a3)
         if nwake < 0 or nreq < 0:
             raise EINVAL
-        return fx.requeue(t, addr, addr2, private, nwake, nreq, val3 if cmd == FUTEX_CMP_REQUEUE else None)
+        return futex_requeue(t, addr, addr2, private, nwake, nreq, val3 if cmd == FUTEX_CMP_REQUEUE else None)
     if cmd == FUTEX_WAKE_OP:
-        return fx.wake_op(t, addr, addr2, private, _n(val), _n(a3), val3 & 0xFFFFFFFF)
+        return futex_wake_op(t, addr, addr2, private, _n(val), _n(a3), val3 & 0xFFFFFFFF)
     if cmd in (FUTEX_LOCK_PI, FUTEX_LOCK_PI2):
         deadline = _timeout(t, a3, cmd, realtime)
-        return fx.lock_pi(t, addr, private, deadline, try_only=False)
+        return futex_lock_pi(t, addr, private, deadline, try_only=False)
     if cmd == FUTEX_TRYLOCK_PI:
-        return fx.lock_pi(t, addr, private, None, try_only=True)
+        return futex_lock_pi(t, addr, private, None, try_only=True)
     if cmd == FUTEX_UNLOCK_PI:
-        return fx.unlock_pi(t, addr, private)
+        return futex_unlock_pi(t, addr, private)
     raise ENOSYS
 
 

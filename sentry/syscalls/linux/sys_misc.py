@@ -7,15 +7,13 @@ import os
 import resource
 import struct
 
+from sentry.abi.misc import GRND_INSECURE, GRND_NONBLOCK, GRND_RANDOM, RLIMIT_NLIMITS
+from sentry.abi.misc import RLIM_INFINITY as _RLIM_INFINITY
 from sentry.kernel.auth import CAP_SYS_RESOURCE
 from sentry.kernel.resources import memory_figures, task_counts, uptime_seconds
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
-
-GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE = 1, 2, 4
-_RLIM_INFINITY = (1 << 64) - 1
-RLIMIT_NLIMITS = 16
 
 
 def sys_getrandom(t: Task, buf: int, length: int, flags: int, *_: int) -> int:

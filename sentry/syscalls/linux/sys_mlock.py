@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import resource
 
+from sentry.abi.misc import CAP_IPC_LOCK
+from sentry.abi.mm import MLOCK_ONFAULT
 from sentry.kernel.task import Task
 from sentry.linuxerr import EFAULT, EINVAL, ENOMEM
-from sentry.mm.residency import MLOCK_ONFAULT
 from sentry.syscalls.linux.args import s32
 
-CAP_IPC_LOCK = 14
 _RLIM_INFINITY = (1 << 64) - 1
 
 

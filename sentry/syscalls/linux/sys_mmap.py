@@ -5,9 +5,34 @@ from __future__ import annotations
 
 import resource
 
+from sentry.abi.mm import (
+    MAP_32BIT,
+    MAP_ANONYMOUS,
+    MAP_DENYWRITE,
+    MAP_EXECUTABLE,
+    MAP_FIXED,
+    MAP_FIXED_NOREPLACE,
+    MAP_GROWSDOWN,
+    MAP_HUGETLB,
+    MAP_LOCKED,
+    MAP_NONBLOCK,
+    MAP_NORESERVE,
+    MAP_POPULATE,
+    MAP_PRIVATE,
+    MAP_SHARED,
+    MAP_SHARED_VALIDATE,
+    MAP_STACK,
+    MAP_SYNC,
+    MAP_TYPE,
+    PROT_EXEC,
+    PROT_GROWSDOWN,
+    PROT_GROWSUP,
+    PROT_READ,
+    PROT_WRITE,
+)
 from sentry.hostarch import ANY_ACCESS, PAGE_SIZE, AccessType
 from sentry.kernel.task import Task
-from sentry.linuxerr import EACCES, EINVAL, ENODEV, ENOMEM
+from sentry.linuxerr import EACCES, EINVAL, ENOMEM
 from sentry.memmap.mappable import SharedAnonMappable
 from sentry.mm import MMapOpts, access_from_prot
 from sentry.syscalls.linux.args import s32
@@ -15,13 +40,6 @@ from sentry.syscalls.linux.fs_util import get_file
 from sentry.syscalls.linux.sys_misc import soft_limit
 from sentry.syscalls.linux.sys_mlock import memlock_policy
 
-PROT_READ, PROT_WRITE, PROT_EXEC = 1, 2, 4
-PROT_GROWSDOWN, PROT_GROWSUP = 0x01000000, 0x02000000
-MAP_SHARED, MAP_PRIVATE, MAP_SHARED_VALIDATE, MAP_TYPE = 0x1, 0x2, 0x3, 0xF
-MAP_FIXED, MAP_ANONYMOUS, MAP_32BIT = 0x10, 0x20, 0x40
-MAP_GROWSDOWN, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_LOCKED = 0x100, 0x800, 0x1000, 0x2000
-MAP_NORESERVE, MAP_POPULATE, MAP_NONBLOCK, MAP_STACK, MAP_HUGETLB = 0x4000, 0x8000, 0x10000, 0x20000, 0x40000
-MAP_SYNC, MAP_FIXED_NOREPLACE = 0x80000, 0x100000
 _LEGACY_FLAGS = (
     MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_32BIT | MAP_GROWSDOWN | MAP_DENYWRITE
     | MAP_EXECUTABLE | MAP_LOCKED | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK
@@ -93,12 +111,11 @@ def sys_mmap(t: Task, addr: int, length: int, prot: int, flags: int, fd: int, of
         noreserve=bool(flags & MAP_NORESERVE),
     )
     if file is not None:
-        configure = getattr(file, "configure_mmap", None)
-        if configure is None:
-            raise ENODEV
+        # Linux do_mmap: the access mode first (EACCES), then whether the
+        # file can be mapped at all (ENODEV).
         if not file.readable:
             raise EACCES
-        configure(opts)
+        file.configure_mmap(opts)
     elif not private:
         opts.offset = 0  # Linux ignores the offset of anonymous mappings
         opts.mappable = SharedAnonMappable(t.mm.mf, (length + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))

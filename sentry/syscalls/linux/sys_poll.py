@@ -16,14 +16,24 @@ import struct
 import time
 from collections.abc import Callable
 
+from sentry.abi.misc import (
+    POLLERR,
+    POLLHUP,
+    POLLIN,
+    POLLNVAL,
+    POLLOUT,
+    POLLPRI,
+    POLLRDBAND,
+    POLLRDNORM,
+    POLLWRBAND,
+    POLLWRNORM,
+)
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL
-from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.args import copy_in_timespec, s32
 from sentry.vfs import FileDescription
 from sentry.vfs.waiter import Entry
 
-POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
-POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
 _ALWAYS = POLLERR | POLLHUP
 _HOST_RECHECK_NS = 10_000_000
 _POLLFD = struct.Struct("<ihh")
@@ -40,7 +50,7 @@ def _host_ready(host_fd: int, events: int) -> int:
 
 def readiness(f: FileDescription, events: int) -> tuple[int, bool]:
     """(ready events, whether the file can notify waiters)."""
-    host_fd = getattr(f, "host_fd", None)
+    host_fd = f.host_fd
     if host_fd is not None and not f.seekable:
         return _host_ready(host_fd, events), False
     return f.readiness(events), True
@@ -59,7 +69,7 @@ def _wait(t: Task, what: str, files: list[FileDescription], masks: list[int], de
     entries: list[tuple[FileDescription, Entry]] = []
     notifiable = True
     for f, mask in zip(files, masks, strict=True):
-        host_fd = getattr(f, "host_fd", None)
+        host_fd = f.host_fd
         if host_fd is not None and not f.seekable:
             notifiable = False
             continue
@@ -92,10 +102,7 @@ def _wait(t: Task, what: str, files: list[FileDescription], masks: list[int], de
 def _deadline_from_timespec(t: Task, addr: int) -> int | None:
     if addr == 0:
         return None
-    sec, nsec = _TIMESPEC.unpack(t.copy_in_bytes(addr, 16))
-    if sec < 0 or not 0 <= nsec < _NSEC:
-        raise EINVAL
-    return time.monotonic_ns() + sec * _NSEC + nsec
+    return time.monotonic_ns() + copy_in_timespec(t, addr)
 
 
 def _do_poll(t: Task, fds_addr: int, nfds: int, deadline: int | None, restore: int | None = None) -> int:

@@ -9,19 +9,10 @@ with EINVAL.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from sentry.fsimpl.proc.generators import TASK_COMM_LEN, comm_of
+from sentry.abi.misc import PR_GET_DUMPABLE, PR_GET_NAME, PR_SET_DUMPABLE, PR_SET_NAME
+from sentry.kernel.task import TASK_COMM_LEN, Task
 from sentry.linuxerr import EFAULT, EINVAL
 from sentry.usermem import DEFAULT_OPTS
-
-if TYPE_CHECKING:
-    from sentry.kernel.task import Task
-
-PR_GET_DUMPABLE = 3
-PR_SET_DUMPABLE = 4
-PR_SET_NAME = 15
-PR_GET_NAME = 16
 
 
 def sys_prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int, *_: int) -> int:
@@ -35,14 +26,14 @@ def sys_prctl(t: Task, option: int, a2: int, a3: int, a4: int, a5: int, *_: int)
         t.comm = data.split(b"\0", 1)[0]
         return 0
     if option == PR_GET_NAME:
-        name = comm_of(t)
+        name = t.name()
         t.copy_out_bytes(a2, name + b"\0" * (TASK_COMM_LEN - len(name)))
         return 0
     if option == PR_GET_DUMPABLE:
-        return int(getattr(t.tg, "dumpable", 1))
+        return t.tg.dumpable
     if option == PR_SET_DUMPABLE:
         if a2 not in (0, 1):
             raise EINVAL
-        t.tg.dumpable = a2  # type: ignore[attr-defined]
+        t.tg.dumpable = a2
         return 0
     raise EINVAL

@@ -11,8 +11,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from sentry.abi.signals import SI_KERNEL, SIGPIPE
 from sentry.kernel.blocking import wait_for
-from sentry.kernel.signals import SI_KERNEL, SignalInfo
+from sentry.kernel.signals import SignalInfo
 from sentry.kernel.task import Task
 from sentry.linuxerr import (
     EAGAIN,
@@ -33,7 +34,6 @@ from sentry.vfs import FileDescription
 from sentry.vfs.waiter import READABLE_EVENTS, WRITABLE_EVENTS
 
 _PARTIAL_OK = (EINTR, EFAULT, EPIPE, ENOSPC, EAGAIN)
-SIGPIPE = 13
 
 
 def handle_io_error(n: int, err: Exception | None) -> int:

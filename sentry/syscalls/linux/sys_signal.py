@@ -13,23 +13,29 @@ from __future__ import annotations
 import struct
 import time
 
-from sentry.abi.signals import NSIG, SIGKILL, SIGSTOP
-from sentry.kernel.signals import (
+from sentry.abi.signals import (
     MINSIGSTKSZ,
+    NSIG,
     SI_TKILL,
     SI_USER,
+    SIG_BLOCK,
+    SIG_SETMASK,
+    SIG_UNBLOCK,
+    SIGKILL,
+    SIGSTOP,
     SS_AUTODISARM,
     SS_DISABLE,
     SS_ONSTACK,
+)
+from sentry.kernel.signals import (
     SignalInfo,
     on_alt_stack,
     sigreturn,
 )
 from sentry.kernel.task import SigAction, Task, TaskStop
 from sentry.linuxerr import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH, Errno
-from sentry.syscalls.linux.args import s32
+from sentry.syscalls.linux.args import copy_in_timespec, s32
 
-SIG_BLOCK, SIG_UNBLOCK, SIG_SETMASK = 0, 1, 2
 _SIGACTION = struct.Struct("<QQQQ")  # handler, flags, restorer, mask
 _STACK_T = struct.Struct("<QiiQ")
 
@@ -173,10 +179,7 @@ def sys_rt_sigtimedwait(t: Task, set_: int, info: int, timeout: int, sigsetsize:
     mask &= ~((1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1)))
     deadline = None
     if timeout:
-        sec, nsec = struct.unpack("<qq", t.copy_in_bytes(timeout, 16))
-        if sec < 0 or not 0 <= nsec < 1_000_000_000:
-            raise EINVAL
-        deadline = time.monotonic_ns() + sec * 1_000_000_000 + nsec
+        deadline = time.monotonic_ns() + copy_in_timespec(t, timeout)
     sig = _take_signal(t, mask, info)
     if sig:
         return sig

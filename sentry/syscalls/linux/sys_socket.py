@@ -221,6 +221,10 @@ class _QueueWait:
     def path_name(self) -> str:
         return self.name
 
+    def host_wait(self, mask: int) -> bool:
+        """Never served by the host: the sentry wakes the waiter."""
+        return False
+
 
 def _deadline(timeout_ns: int) -> int | None:
     """The CLOCK_MONOTONIC deadline of an SO_RCVTIMEO/SO_SNDTIMEO wait

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import struct
 
+from sentry.abi.fcntl import AT_FDCWD
 from sentry.fsimpl.host.fs import HostDentry
 from sentry.kernel.task import Task
 from sentry.linuxerr import EIO, from_errno
@@ -54,7 +55,7 @@ def statfs_of(t: Task, d: Dentry) -> bytes:
 def sys_statfs(t: Task, pathname: int, buf: int, *_: int) -> int:
     path = copy_path(t, pathname)
     fs = fs_of(t)
-    d = lookup_at(fs, start_of(t, fs, -100, path), path)
+    d = lookup_at(fs, start_of(t, fs, AT_FDCWD, path), path)
     t.copy_out_bytes(buf, statfs_of(t, d))
     return 0
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import struct
 import time
 
+from sentry.abi.misc import TIMER_ABSTIME
 from sentry.kernel.task import Task
 from sentry.linuxerr import EINVAL, EOPNOTSUPP, EPERM
-from sentry.syscalls.linux.args import s32, s64
+from sentry.syscalls.linux.args import copy_in_timespec, s32, s64
 from sentry.usermem import DEFAULT_OPTS
 
 _TIMESPEC = struct.Struct("<qq")
-TIMER_ABSTIME = 1
 _NSEC = 1_000_000_000
 
 CLOCK_REALTIME, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID = 0, 2, 3
@@ -83,10 +83,7 @@ def sys_time(t: Task, tloc: int, *_: int) -> int:
 
 
 def _read_timespec(t: Task, addr: int) -> int:
-    sec, nsec = _TIMESPEC.unpack(t.copy_in_bytes(addr, 16))
-    if sec < 0 or not 0 <= nsec < _NSEC:
-        raise EINVAL
-    return sec * _NSEC + nsec
+    return copy_in_timespec(t, addr)
 
 
 def _sleep(t: Task, ns: int, rem: int = 0) -> int:

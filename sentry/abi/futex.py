@@ -1,0 +1,24 @@
+"""futex(2) operations, flags and lock-word bits (``include/uapi/linux/futex.h``)."""
+
+from __future__ import annotations
+
+FUTEX_WAIT, FUTEX_WAKE, FUTEX_FD, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE = 0, 1, 2, 3, 4
+FUTEX_WAKE_OP, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI = 5, 6, 7, 8
+FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET, FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI = 9, 10, 11, 12
+FUTEX_LOCK_PI2 = 13
+FUTEX_PRIVATE_FLAG = 128
+FUTEX_CLOCK_REALTIME = 256
+
+FUTEX_BITSET_MATCH_ANY = 0xFFFFFFFF
+
+# The lock word of PI and robust futexes.
+FUTEX_WAITERS = 0x80000000
+FUTEX_OWNER_DIED = 0x40000000
+FUTEX_TID_MASK = 0x3FFFFFFF
+
+# FUTEX_WAKE_OP's encoded operation.
+FUTEX_OP_SET, FUTEX_OP_ADD, FUTEX_OP_OR, FUTEX_OP_ANDN, FUTEX_OP_XOR = 0, 1, 2, 3, 4
+FUTEX_OP_OPARG_SHIFT = 8
+
+ROBUST_LIST_LIMIT = 2048
+"""Linux's bound on the robust list entries walked at exit."""
