@@ -6,6 +6,7 @@ Numbers 335-423 are unassigned on x86-64 and have no entry.
 from __future__ import annotations
 
 from sentry.syscalls.linux import sys_dir as dir_
+from sentry.syscalls.linux import sys_eventfd as eventfd
 from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
@@ -94,13 +95,13 @@ HIGH: dict[int, Entry] = {
     281: Unimplemented("epoll_pwait", NOT_YET, "no epoll"),
     282: Unimplemented("signalfd", NOT_YET),
     283: Unimplemented("timerfd_create", NOT_YET),
-    284: Unimplemented("eventfd", NOT_YET),
+    284: Supported("eventfd", eventfd.sys_eventfd),
     285: Unimplemented("fallocate", NOT_YET),
     286: Unimplemented("timerfd_settime", NOT_YET),
     287: Unimplemented("timerfd_gettime", NOT_YET),
     288: PartiallySupported("accept4", sock.sys_on_socket_fd, NO_SOCKETS),
     289: Unimplemented("signalfd4", NOT_YET),
-    290: Unimplemented("eventfd2", NOT_YET),
+    290: Supported("eventfd2", eventfd.sys_eventfd2),
     291: Unimplemented("epoll_create1", NOT_YET, "no epoll"),
     292: Supported("dup3", file.sys_dup3),
     293: PartiallySupported("pipe2", pipe.sys_pipe2, "O_DIRECT (packet mode) is accepted and behaves as a "
