@@ -528,6 +528,12 @@ class Kernel:
                 self._fatal(task, SignalInfo(SIGSEGV, code=SI_KERNEL, fault=True))
                 return False
             break
+        if task.saved_signal_mask is not None:
+            # No handler frame took the mask a temporary one replaced (the
+            # signal was ignored): put it back now (Linux
+            # ``restore_saved_sigmask``).
+            task.set_signal_mask(task.saved_signal_mask)
+            task.saved_signal_mask = None
         task.sig_pending = bool(task.pending & ~task.signal_mask)
         return True
 

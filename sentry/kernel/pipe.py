@@ -104,9 +104,11 @@ class Pipe:
             if self.writers == 0:
                 ready |= EVENT_HUP
         if writer:
+            # Linux pipe_poll: writable while there is room, with POLLERR
+            # besides once the readers are gone.
             if self.readers == 0:
                 ready |= EVENT_ERR
-            elif not self.is_full():
+            if not self.is_full():
                 ready |= EVENT_OUT
         return ready & (mask | EVENT_ERR | EVENT_HUP)
 

@@ -82,6 +82,11 @@ class Task:
         # The parent waiting in vfork until this task execs or exits.
         self.vfork_parent: Task | None = None
         self.signal_mask = 0
+        # The mask a temporary one (ppoll, pselect6, epoll_pwait) replaced,
+        # while the call runs: the next signal frame saves it instead of
+        # the current mask, so sigreturn reinstates it (Linux
+        # TIF_RESTORE_SIGMASK and ``saved_sigmask``).
+        self.saved_signal_mask: int | None = None
         # Pending signals: a bitmask plus the siginfo of each (standard
         # signals do not queue). ``sig_pending`` caches "some pending signal
         # is unblocked" so the syscall path tests one attribute.

@@ -6,6 +6,7 @@ Numbers 335-423 are unassigned on x86-64 and have no entry.
 from __future__ import annotations
 
 from sentry.syscalls.linux import sys_dir as dir_
+from sentry.syscalls.linux import sys_epoll as epoll
 from sentry.syscalls.linux import sys_eventfd as eventfd
 from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
@@ -31,10 +32,10 @@ from sentry.syscalls.linux.table_low import (
     PRIVILEGED,
 )
 
-SIGMASK_NOTE = ("when a signal handler interrupts the wait, the caller's signal mask is not restored "
-                "after the handler (it keeps the temporary mask)")
 NO_MOUNT_API = "CAP_SYS_ADMIN (the new mount API)"
 NO_PIDFD = "no pidfds"
+EPOLL_NOTE = ("EPOLLEXCLUSIVE wakes every waiter and EPOLLWAKEUP has no effect; host fds (a terminal or "
+              "pipe on stdin) are polled every 10 ms and EPOLLET on them reports rising edges")
 NO_LANDLOCK = "no Landlock"
 NO_FUTEX2 = "futex2 calls (use futex)"
 
@@ -43,8 +44,8 @@ HIGH: dict[int, Entry] = {
                             "sleep does not follow clock changes; CLOCK_PROCESS_CPUTIME_ID sleeps in "
                             "wall time; an unwritable rem is ignored"),
     231: Supported("exit_group", thread.sys_exit_group),
-    232: Unimplemented("epoll_wait", NOT_YET, "no epoll"),
-    233: Unimplemented("epoll_ctl", NOT_YET, "no epoll"),
+    232: Supported("epoll_wait", epoll.sys_epoll_wait),
+    233: PartiallySupported("epoll_ctl", epoll.sys_epoll_ctl, EPOLL_NOTE),
     234: Supported("tgkill", sig.sys_tgkill),
     235: Supported("utimes", stat.sys_utimes),
     236: Unimplemented("vserver", OBSOLETE, "never implemented by Linux"),
@@ -81,8 +82,8 @@ HIGH: dict[int, Entry] = {
     267: Supported("readlinkat", stat.sys_readlinkat),
     268: Supported("fchmodat", stat.sys_fchmodat),
     269: Supported("faccessat", stat.sys_faccessat),
-    270: PartiallySupported("pselect6", poll.sys_pselect6, SIGMASK_NOTE),
-    271: PartiallySupported("ppoll", poll.sys_ppoll, SIGMASK_NOTE),
+    270: Supported("pselect6", poll.sys_pselect6),
+    271: Supported("ppoll", poll.sys_ppoll),
     272: Unimplemented("unshare", NOT_YET, "no namespaces"),
     273: Supported("set_robust_list", futex.sys_set_robust_list),
     274: Supported("get_robust_list", futex.sys_get_robust_list),
@@ -92,7 +93,7 @@ HIGH: dict[int, Entry] = {
     278: Unimplemented("vmsplice", NOT_YET),
     279: Unimplemented("move_pages", NOT_YET, "no NUMA policies"),
     280: Supported("utimensat", stat.sys_utimensat),
-    281: Unimplemented("epoll_pwait", NOT_YET, "no epoll"),
+    281: Supported("epoll_pwait", epoll.sys_epoll_pwait),
     282: Unimplemented("signalfd", NOT_YET),
     283: Unimplemented("timerfd_create", NOT_YET),
     284: Supported("eventfd", eventfd.sys_eventfd),
@@ -102,7 +103,7 @@ HIGH: dict[int, Entry] = {
     288: PartiallySupported("accept4", sock.sys_on_socket_fd, NO_SOCKETS),
     289: Unimplemented("signalfd4", NOT_YET),
     290: Supported("eventfd2", eventfd.sys_eventfd2),
-    291: Unimplemented("epoll_create1", NOT_YET, "no epoll"),
+    291: Supported("epoll_create1", epoll.sys_epoll_create1),
     292: Supported("dup3", file.sys_dup3),
     293: PartiallySupported("pipe2", pipe.sys_pipe2, "O_DIRECT (packet mode) is accepted and behaves as a "
                            "byte stream"),
@@ -169,7 +170,7 @@ HIGH: dict[int, Entry] = {
     438: Unimplemented("pidfd_getfd", NOT_YET, NO_PIDFD),
     439: Supported("faccessat2", stat.sys_faccessat2),
     440: Unimplemented("process_madvise", NOT_YET, NO_PIDFD),
-    441: Unimplemented("epoll_pwait2", NOT_YET, "no epoll"),
+    441: Supported("epoll_pwait2", epoll.sys_epoll_pwait2),
     442: Unimplemented("mount_setattr", PRIVILEGED, NO_MOUNT_API),
     443: Unimplemented("quotactl_fd", PRIVILEGED, "CAP_SYS_ADMIN"),
     444: Unimplemented("landlock_create_ruleset", NOT_YET, NO_LANDLOCK),
