@@ -85,6 +85,8 @@ class _Item:
         return public | _ALWAYS if public else 0
 
     def polled(self) -> bool:
+        """Whether the file must be asked at every harvest (it cannot
+        notify every change)."""
         return self.file.needs_polling()
 
     def _notified(self, _mask: int) -> None:

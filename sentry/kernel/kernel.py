@@ -134,6 +134,11 @@ class Kernel:
         self.run_queue: deque[Task] = deque()
         # Blocked tasks by tid, in the order they blocked.
         self.blocked: dict[int, Task] = {}
+        # Kernel timers (timerfds): handle -> (CLOCK_MONOTONIC deadline,
+        # callback). They fire at syscall entry and, like blocked tasks'
+        # deadlines, from the run loop while a task is blocked.
+        self.timers: dict[int, tuple[int, Callable[[], None]]] = {}
+        self._next_timer = 0
         # The task on the CPU and whether its run has no slice timer.
         self.current: Task | None = None
         self._unbounded = False
@@ -191,6 +196,8 @@ class Kernel:
         deliver = self.deliver_at_syscall_exit
         sched = self.sched
         preempt = self.preempt
+        timers = self.timers
+        fire_due = self._fire_due_timers
 
         def on_syscall(nr: int, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int | None:
             # Linux do_syscall_x64 dispatches on the low 32 bits of RAX
@@ -198,6 +205,8 @@ class Kernel:
             nr &= 0xFFFFFFFF
             h = handlers[nr] if nr < nhandlers else None
             try:
+                if timers:
+                    fire_due()
                 ret = unknown(task, nr) if h is None else h(task, a0, a1, a2, a3, a4, a5)
             except Errno as e:
                 ret = -e.errno
@@ -313,15 +322,42 @@ class Kernel:
         task.block_deadline = None
         self.make_runnable(task)
 
+    def add_timer(self, deadline_ns: int, callback: Callable[[], None]) -> int:
+        """Call ``callback()`` once CLOCK_MONOTONIC reaches ``deadline_ns``
+        (from the run loop, between task runs). Returns a handle for
+        :meth:`cancel_timer`."""
+        self._next_timer += 1
+        self.timers[self._next_timer] = (deadline_ns, callback)
+        return self._next_timer
+
+    def cancel_timer(self, handle: int) -> None:
+        """Forget a timer (fired or unknown handles are ignored)."""
+        self.timers.pop(handle, None)
+
     def _next_deadline(self) -> int | None:
         best = None
         for t in self.blocked.values():
             d = t.block_deadline
             if d is not None and (best is None or d < best):
                 best = d
+        for d, _ in self.timers.values():
+            if best is None or d < best:
+                best = d
         return best
 
+    def _fire_due_timers(self, now: int | None = None) -> None:
+        """Run the callbacks of the kernel timers that are due: from the run
+        loop, and at each syscall entry so that a running task sees a
+        timer expire (and its notification) at its next syscall."""
+        if now is None:
+            now = time.monotonic_ns()
+        for handle in [h for h, (d, _) in self.timers.items() if d <= now]:
+            entry = self.timers.pop(handle, None)
+            if entry is not None:
+                entry[1]()
+
     def _fire_timers(self, now: int) -> None:
+        self._fire_due_timers(now)
         for t in [t for t in self.blocked.values() if t.block_deadline is not None and t.block_deadline <= now]:
             self.wake(t, t.block_timeout_result)
 
@@ -337,6 +373,8 @@ class Kernel:
                         time.sleep((deadline - now) / 1e9)
                         now = time.monotonic_ns()
                     self._fire_timers(now)
+                    if not queue:
+                        continue  # a kernel timer fired: the tasks still wait
                 elif not queue:
                     self._deadlock()
                     continue

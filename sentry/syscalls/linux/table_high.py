@@ -20,6 +20,7 @@ from sentry.syscalls.linux import sys_socket as sock
 from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
+from sentry.syscalls.linux import sys_timerfd as timerfd
 from sentry.syscalls.linux.entries import Entry, PartiallySupported, Supported, Unimplemented
 from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
@@ -37,6 +38,8 @@ NO_PIDFD = "no pidfds"
 EPOLL_NOTE = ("EPOLLEXCLUSIVE wakes every waiter and EPOLLWAKEUP has no effect; host fds (a terminal or "
               "pipe on stdin) are polled every 10 ms and EPOLLET on them reports rising edges")
 NO_LANDLOCK = "no Landlock"
+TIMERFD_NOTE = ("the alarm clocks are their base clocks (no suspend); TFD_TIMER_CANCEL_ON_SET never cancels "
+                "(the host clock is never set by the guest)")
 NO_FUTEX2 = "futex2 calls (use futex)"
 
 HIGH: dict[int, Entry] = {
@@ -95,11 +98,11 @@ HIGH: dict[int, Entry] = {
     280: Supported("utimensat", stat.sys_utimensat),
     281: Supported("epoll_pwait", epoll.sys_epoll_pwait),
     282: Unimplemented("signalfd", NOT_YET),
-    283: Unimplemented("timerfd_create", NOT_YET),
+    283: PartiallySupported("timerfd_create", timerfd.sys_timerfd_create, TIMERFD_NOTE),
     284: Supported("eventfd", eventfd.sys_eventfd),
     285: Unimplemented("fallocate", NOT_YET),
-    286: Unimplemented("timerfd_settime", NOT_YET),
-    287: Unimplemented("timerfd_gettime", NOT_YET),
+    286: PartiallySupported("timerfd_settime", timerfd.sys_timerfd_settime, TIMERFD_NOTE),
+    287: Supported("timerfd_gettime", timerfd.sys_timerfd_gettime),
     288: PartiallySupported("accept4", sock.sys_on_socket_fd, NO_SOCKETS),
     289: Unimplemented("signalfd4", NOT_YET),
     290: Supported("eventfd2", eventfd.sys_eventfd2),
