@@ -72,6 +72,7 @@ from sentry.mm import MemoryManager
 from sentry.platform import StopKind, UnicornAddressSpace
 from sentry.tracing import TRACE
 from sentry.usermem import DEFAULT_OPTS
+from sentry.vfs.waiter import EVENT_IN
 
 log = get_logger("sentry.kernel")
 
@@ -512,13 +513,17 @@ class Kernel:
         sig = info.signo
         action = task.tg.sigactions.get(sig)
         handler = action.handler if action is not None else SIG_DFL
-        if sig != SIGKILL and (handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))):
-            return
         bit = 1 << (sig - 1)
+        # Linux ``sig_ignored``: a blocked signal is kept even if ignored
+        # (its action may change before it is unblocked; a signalfd reads it).
+        ignored = handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))
+        if sig != SIGKILL and ignored and not task.signal_mask & bit:
+            return
         if not task.pending & bit:
             task.pending_info[sig] = info
         task.pending |= bit
         task.sig_pending = bool(task.pending & ~task.signal_mask) or sig == SIGKILL
+        task.tg.signalfd_queue.notify(EVENT_IN)
         if task.blocked and task.sig_pending and task.block_interruptible:
             self.wake(task, self._interrupted(task))
 

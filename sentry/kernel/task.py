@@ -12,6 +12,7 @@ from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
 from sentry.kernel.auth import Credentials
 from sentry.linuxerr import EFAULT, EINVAL, Errno
 from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
+from sentry.vfs.waiter import Queue
 
 if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
@@ -64,6 +65,9 @@ class ThreadGroup:
         # sets it, fork copies it with ``fs.fork(child_tg)``.
         self.fs: FSContext | None = None
         self.rlimits: dict[int, tuple[int, int]] = {}
+        # Signalfd readers wait here; a signal sent to any of the group's
+        # tasks notifies it (Linux ``sighand->signalfd_wqh``).
+        self.signalfd_queue = Queue()
 
 
 class Task:

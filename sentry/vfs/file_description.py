@@ -245,6 +245,19 @@ class FileDescription:
         """F_SETPIPE_SZ; returns the new size."""
         raise EBADF
 
+    # -- seals (memfds) ---------------------------------------------------------------------
+
+    def add_seals(self, seals: int) -> None:
+        """F_ADD_SEALS; EPERM unless open for writing (Linux checks that
+        first), else EINVAL for files that cannot be sealed."""
+        if not self.writable:
+            raise EPERM
+        raise EINVAL
+
+    def get_seals(self) -> int:
+        """F_GET_SEALS; EINVAL for files that cannot be sealed."""
+        raise EINVAL
+
     # -- reopening through /proc/self/fd ---------------------------------------------------------
 
     def reopen(self, flags: int) -> FileDescription:

@@ -11,11 +11,13 @@ from sentry.syscalls.linux import sys_eventfd as eventfd
 from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
+from sentry.syscalls.linux import sys_memfd as memfd
 from sentry.syscalls.linux import sys_misc as misc
 from sentry.syscalls.linux import sys_pipe as pipe
 from sentry.syscalls.linux import sys_poll as poll
 from sentry.syscalls.linux import sys_read_write as rw
 from sentry.syscalls.linux import sys_signal as sig
+from sentry.syscalls.linux import sys_signalfd as signalfd
 from sentry.syscalls.linux import sys_socket as sock
 from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_thread as thread
@@ -38,6 +40,8 @@ NO_PIDFD = "no pidfds"
 EPOLL_NOTE = ("EPOLLEXCLUSIVE wakes every waiter and EPOLLWAKEUP has no effect; host fds (a terminal or "
               "pipe on stdin) are polled every 10 ms and EPOLLET on them reports rising edges")
 NO_LANDLOCK = "no Landlock"
+SIGNALFD_NOTE = ("ssi_status, ssi_utime, ssi_stime and sigqueue values read as 0; a signalfd inherited across "
+                 "fork is woken by its creator's signals")
 TIMERFD_NOTE = ("the alarm clocks are their base clocks (no suspend); TFD_TIMER_CANCEL_ON_SET never cancels "
                 "(the host clock is never set by the guest)")
 NO_FUTEX2 = "futex2 calls (use futex)"
@@ -97,14 +101,14 @@ HIGH: dict[int, Entry] = {
     279: Unimplemented("move_pages", NOT_YET, "no NUMA policies"),
     280: Supported("utimensat", stat.sys_utimensat),
     281: Supported("epoll_pwait", epoll.sys_epoll_pwait),
-    282: Unimplemented("signalfd", NOT_YET),
+    282: PartiallySupported("signalfd", signalfd.sys_signalfd, SIGNALFD_NOTE),
     283: PartiallySupported("timerfd_create", timerfd.sys_timerfd_create, TIMERFD_NOTE),
     284: Supported("eventfd", eventfd.sys_eventfd),
     285: Unimplemented("fallocate", NOT_YET),
     286: PartiallySupported("timerfd_settime", timerfd.sys_timerfd_settime, TIMERFD_NOTE),
     287: Supported("timerfd_gettime", timerfd.sys_timerfd_gettime),
     288: PartiallySupported("accept4", sock.sys_on_socket_fd, NO_SOCKETS),
-    289: Unimplemented("signalfd4", NOT_YET),
+    289: PartiallySupported("signalfd4", signalfd.sys_signalfd4, SIGNALFD_NOTE),
     290: Supported("eventfd2", eventfd.sys_eventfd2),
     291: Supported("epoll_create1", epoll.sys_epoll_create1),
     292: Supported("dup3", file.sys_dup3),
@@ -136,7 +140,7 @@ HIGH: dict[int, Entry] = {
     316: Supported("renameat2", dir_.sys_renameat2),
     317: Unimplemented("seccomp", NOT_YET),
     318: Supported("getrandom", misc.sys_getrandom),
-    319: Unimplemented("memfd_create", NOT_YET),
+    319: PartiallySupported("memfd_create", memfd.sys_memfd_create, "MFD_HUGETLB is EINVAL (no huge pages); the file is a host memfd, so fstat shows the host's device and inode"),
     320: Unimplemented("kexec_file_load", PRIVILEGED, "CAP_SYS_BOOT"),
     321: Unimplemented("bpf", PRIVILEGED, "CAP_BPF"),
     322: PartiallySupported("execveat", exec_.sys_execveat, EXEC_NOTE),

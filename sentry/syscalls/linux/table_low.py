@@ -131,8 +131,8 @@ LOW: dict[int, Entry] = {
     70: Unimplemented("msgrcv", NOT_YET, SYSV_IPC),
     71: Unimplemented("msgctl", NOT_YET, SYSV_IPC),
     72: PartiallySupported("fcntl", file.sys_fcntl, "record locks are always granted (F_GETLK reports "
-                           "F_UNLCK); F_SETOWN and F_SETSIG are not recorded; seals, F_SETLEASE, F_NOTIFY "
-                           "and the write-hint commands EINVAL"),
+                           "F_UNLCK); F_SETOWN and F_SETSIG are not recorded; F_SETLEASE, F_NOTIFY and the "
+                           "write-hint commands EINVAL; seals only on memfds"),
     73: Unimplemented("flock", NOT_YET),
     74: Supported("fsync", file.sys_fsync),
     75: Supported("fdatasync", file.sys_fdatasync),
