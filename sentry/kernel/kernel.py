@@ -636,6 +636,7 @@ class Kernel:
             task.mm.users -= 1
             if task.mm.users == 0:
                 task.mm.release()
+            tg.exit_queue.notify(EVENT_IN)
             self._notify_parent(tg)
 
     def release_vfork_parent(self, task: Task) -> None:

@@ -68,6 +68,8 @@ class ThreadGroup:
         # Signalfd readers wait here; a signal sent to any of the group's
         # tasks notifies it (Linux ``sighand->signalfd_wqh``).
         self.signalfd_queue = Queue()
+        # Pidfds wait here for the process to exit.
+        self.exit_queue = Queue()
 
 
 class Task:

@@ -13,6 +13,7 @@ from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
 from sentry.syscalls.linux import sys_memfd as memfd
 from sentry.syscalls.linux import sys_misc as misc
+from sentry.syscalls.linux import sys_pidfd as pidfd
 from sentry.syscalls.linux import sys_pipe as pipe
 from sentry.syscalls.linux import sys_poll as poll
 from sentry.syscalls.linux import sys_read_write as rw
@@ -36,7 +37,7 @@ from sentry.syscalls.linux.table_low import (
 )
 
 NO_MOUNT_API = "CAP_SYS_ADMIN (the new mount API)"
-NO_PIDFD = "no pidfds"
+NO_PIDFD = "pidfds exist (pidfd_open) but not this call on them"
 EPOLL_NOTE = ("EPOLLEXCLUSIVE wakes every waiter and EPOLLWAKEUP has no effect; host fds (a terminal or "
               "pipe on stdin) are polled every 10 ms and EPOLLET on them reports rising edges")
 NO_LANDLOCK = "no Landlock"
@@ -159,7 +160,8 @@ HIGH: dict[int, Entry] = {
                            "is returned whatever the mask; stx_mnt_id is always 1"),
     333: Unimplemented("io_pgetevents", NOT_YET, "no Linux AIO"),
     334: Supported("rseq", thread.sys_rseq),
-    424: Unimplemented("pidfd_send_signal", NOT_YET, NO_PIDFD),
+    424: PartiallySupported("pidfd_send_signal", pidfd.sys_pidfd_send_signal,
+                            "PIDFD_SIGNAL_PROCESS_GROUP signals the process (no process groups)"),
     425: Unimplemented("io_uring_setup", NOT_YET, "no io_uring"),
     426: Unimplemented("io_uring_enter", NOT_YET, "no io_uring"),
     427: Unimplemented("io_uring_register", NOT_YET, "no io_uring"),
@@ -169,7 +171,8 @@ HIGH: dict[int, Entry] = {
     431: Unimplemented("fsconfig", PRIVILEGED, NO_MOUNT_API),
     432: Unimplemented("fsmount", PRIVILEGED, NO_MOUNT_API),
     433: Unimplemented("fspick", PRIVILEGED, NO_MOUNT_API),
-    434: Unimplemented("pidfd_open", NOT_YET, NO_PIDFD),
+    434: PartiallySupported("pidfd_open", pidfd.sys_pidfd_open,
+                            "PIDFD_THREAD is EINVAL; waitid(P_PIDFD) is not supported"),
     435: PartiallySupported("clone3", thread.sys_clone3, "as clone; set_tid returns EINVAL; "
                            "CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are ignored"),
     436: Unimplemented("close_range", NOT_YET),
