@@ -18,10 +18,12 @@ import fcntl
 import os
 from typing import Any
 
-from sentry.abi.fcntl import O_LARGEFILE, O_RDWR
+from sentry.abi.fcntl import O_ACCMODE, O_APPEND, O_LARGEFILE, O_NONBLOCK, O_RDWR, O_TRUNC
 from sentry.fsimpl.host.file import HostFile
 from sentry.hostarch import AccessType
+from sentry.hostfd import room
 from sentry.linuxerr import EINVAL, ENOMEM, EPERM, Errno, errno_of
+from sentry.vfs.file_description import FileDescription
 
 MFD_CLOEXEC = 0x1
 MFD_ALLOW_SEALING = 0x2
@@ -38,13 +40,31 @@ MFD_NAME_MAX_LEN = 255 - 6
 class MemfdFile(HostFile):
     """An open memfd: a host memfd the sentry owns, named for the guest."""
 
-    def __init__(self, name: bytes, host_flags: int) -> None:
+    def __init__(self, name: bytes, host_fd: int, flags: int = O_RDWR | O_LARGEFILE) -> None:
+        super().__init__(host_fd, flags)
+        self.name = name
+
+    @classmethod
+    def create(cls, name: bytes, host_flags: int) -> MemfdFile:
+        """A new host memfd (``host_flags``: MFD_ALLOW_SEALING and the exec
+        flags, checked by the caller) named ``name`` for the guest."""
+        room()
         try:
             host_fd = os.memfd_create("sentry-memfd", os.MFD_CLOEXEC | host_flags)
         except OSError as e:
             raise errno_of(e) from None
-        super().__init__(host_fd, O_RDWR | O_LARGEFILE)
-        self.name = name
+        return cls(name, host_fd)
+
+    def reopen(self, flags: int) -> FileDescription:
+        """Opening /proc/self/fd/N of a memfd opens the same file again,
+        with any access (it is the guest's own file)."""
+        hflags = (flags & (O_ACCMODE | O_APPEND | O_NONBLOCK | O_TRUNC)) | os.O_CLOEXEC
+        room()
+        try:
+            hfd = os.open(f"/proc/self/fd/{self.host_fd}", hflags)
+        except OSError as e:
+            raise errno_of(e) from None
+        return MemfdFile(self.name, hfd, flags)
 
     @property
     def in_writable_tree(self) -> bool:

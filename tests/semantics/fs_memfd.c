@@ -62,13 +62,26 @@ int main(void)
     CHECK("seal_write", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE));
     CHECK("write_refused", pwrite(m, "z", 1, 0));
     CHECK("mmap_shared_writable_refused", SC(SYS_mmap, 0, PAGE, RW, MAP_SHARED, m, 0) == -1 ? -1 : 0);
-    char *ro = (char *)SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_SHARED, m, 0);
-    VALUE("mmap_shared_readonly_ok", ro != MAP_FAILED);
+    char *rom = (char *)SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_SHARED, m, 0);
+    VALUE("mmap_shared_readonly_ok", rom != MAP_FAILED);
+    CHECK("mprotect_write_refused", SC(SYS_mprotect, rom, PAGE, RW));
     CHECK("seal_seal", fcntl(m, F_ADD_SEALS, F_SEAL_SEAL));
     CHECK("add_after_seal_seal", fcntl(m, F_ADD_SEALS, F_SEAL_FUTURE_WRITE));
     CHECK("get_seals_all", fcntl(m, F_GET_SEALS));
 
     int plain = MUST(SC(SYS_memfd_create, "plain", 0));
+    MUST(write(plain, "shared", 6));
+    snprintf(link, sizeof link, "/proc/self/fd/%d", plain);
+    int again = (int)SC(SYS_openat, AT_FDCWD, link, O_RDWR);
+    VALUE("reopen_through_proc", again >= 0);
+    memset(buf, 0, sizeof buf);
+    CHECK("reopened_reads_same_file", pread(again, buf, 6, 0));
+    VALUE("reopened_data", strcmp(buf, "shared") == 0);
+    CHECK("reopened_write", pwrite(again, "S", 1, 0));
+    MUST(pread(plain, buf, 1, 0));
+    VALUE("write_seen_by_original", buf[0] == 'S');
+    int ro = (int)SC(SYS_openat, AT_FDCWD, link, O_RDONLY);
+    CHECK("reopen_rdonly_add_seals_eperm", fcntl(ro, F_ADD_SEALS, F_SEAL_WRITE));
     CHECK("no_sealing_get_seals", fcntl(plain, F_GET_SEALS));
     CHECK("no_sealing_add_refused", fcntl(plain, F_ADD_SEALS, F_SEAL_WRITE));
     VALUE("plain_no_cloexec", MUST(fcntl(plain, F_GETFD)));

@@ -32,4 +32,4 @@ def sys_memfd_create(t: Task, uname: int, flags: int, *_: int) -> int:
     except Errno as e:
         raise (EINVAL if e is ENAMETOOLONG else e) from None
     host_flags = flags & (MFD_ALLOW_SEALING | MFD_NOEXEC_SEAL | MFD_EXEC)
-    return install_file(t, MemfdFile(name, host_flags), bool(flags & MFD_CLOEXEC))
+    return install_file(t, MemfdFile.create(name, host_flags), bool(flags & MFD_CLOEXEC))
