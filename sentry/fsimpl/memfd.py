@@ -22,7 +22,8 @@ from sentry.abi.fcntl import O_ACCMODE, O_APPEND, O_LARGEFILE, O_NONBLOCK, O_RDW
 from sentry.fsimpl.host.file import HostFile
 from sentry.hostarch import AccessType
 from sentry.hostfd import room
-from sentry.linuxerr import EINVAL, ENOMEM, EPERM, Errno, errno_of
+from sentry.linuxerr import EBUSY, EINVAL, ENOMEM, EPERM, Errno, errno_of
+from sentry.memmap.mappable import has_shared_writable_mappings
 from sentry.vfs.file_description import FileDescription
 
 MFD_CLOEXEC = 0x1
@@ -82,6 +83,13 @@ class MemfdFile(HostFile):
             raise EPERM
         if seals & ~ALL_SEALS:
             raise EINVAL
+        # The host sees only the windows the sentry has mapped so far; the
+        # guest's shared writable vmas are counted here (EBUSY, Linux
+        # ``memfd_wait_for_pins``/``mapping_deny_writable``).
+        st = self.stat()
+        if seals & F_SEAL_WRITE and not self.get_seals() & (F_SEAL_SEAL | F_SEAL_WRITE) and \
+                has_shared_writable_mappings((st.st_dev, st.st_ino)):
+            raise EBUSY
         try:
             fcntl.fcntl(self.host_fd, fcntl.F_ADD_SEALS, seals)
         except OSError as e:

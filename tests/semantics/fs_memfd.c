@@ -52,6 +52,10 @@ int main(void)
     CHECK("add_unknown_seal", fcntl(m, F_ADD_SEALS, 0x1000));
     CHECK("seal_write_while_mapped", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE));
     MUST(SC(SYS_munmap, map, PAGE));
+    char *rmap = (char *)SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_SHARED, m, 0);
+    CHECK("seal_write_while_mapped_shared_readonly", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW));
+    CHECK("no_partial_seal", fcntl(m, F_GET_SEALS));
+    MUST(SC(SYS_munmap, rmap, PAGE));
     CHECK("seal_shrink", fcntl(m, F_ADD_SEALS, F_SEAL_SHRINK));
     CHECK("shrink_refused", ftruncate(m, 10));
     CHECK("grow_allowed", ftruncate(m, 2 * PAGE));
@@ -59,7 +63,10 @@ int main(void)
     CHECK("grow_refused", ftruncate(m, 3 * PAGE));
     CHECK("write_past_end_refused", pwrite(m, "x", 1, 2 * PAGE));
     CHECK("write_inside_allowed", pwrite(m, "y", 1, 0));
+    char *pmap = (char *)SC(SYS_mmap, 0, PAGE, RW, MAP_PRIVATE, m, 0);
+    VALUE("private_mapping_ok", pmap != MAP_FAILED);
     CHECK("seal_write", fcntl(m, F_ADD_SEALS, F_SEAL_WRITE));
+    MUST(SC(SYS_munmap, pmap, PAGE));
     CHECK("write_refused", pwrite(m, "z", 1, 0));
     CHECK("mmap_shared_writable_refused", SC(SYS_mmap, 0, PAGE, RW, MAP_SHARED, m, 0) == -1 ? -1 : 0);
     char *rom = (char *)SC(SYS_mmap, 0, PAGE, PROT_READ, MAP_SHARED, m, 0);
