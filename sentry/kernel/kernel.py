@@ -142,6 +142,10 @@ class Kernel:
         self._next_timer = 0
         # The task on the CPU and whether its run has no slice timer.
         self.current: Task | None = None
+        # The task whose woken syscall ``_complete_syscall`` is finishing
+        # (no task is on the CPU then): files that read the caller's state
+        # (signalfd) ask ``syscall_task()``.
+        self.resuming: Task | None = None
         self._unbounded = False
         # [syscalls left in the running task's slice]; 0: no budget.
         self.sched = [0]
@@ -323,6 +327,11 @@ class Kernel:
         task.block_deadline = None
         self.make_runnable(task)
 
+    def syscall_task(self) -> Task | None:
+        """The task whose syscall is running: the one on the CPU, or the
+        one whose woken syscall is being completed."""
+        return self.current if self.current is not None else self.resuming
+
     def add_timer(self, deadline_ns: int, callback: Callable[[], None]) -> int:
         """Call ``callback()`` once CLOCK_MONOTONIC reaches ``deadline_ns``
         (from the run loop, between task runs). Returns a handle for
@@ -440,6 +449,7 @@ class Kernel:
         resume = task.resume
         assert resume is not None
         task.resume = None
+        self.resuming = task
         try:
             ret = resume()
         except Errno as e:
@@ -448,6 +458,8 @@ class Kernel:
             return False
         except Exception as exc:
             ret = self.internal_error(task, task.stopped_syscall, exc)
+        finally:
+            self.resuming = None
         if ret == -ERESTARTSYS:
             r = self._restart_or_eintr(task)
             if r is not None:

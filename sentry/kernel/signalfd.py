@@ -6,14 +6,16 @@ records, the pending signals of the reading task that are in its mask
 needs room for one record (EINVAL) and returns as many as fit. The
 signals are normally blocked, so nothing else consumes them.
 
-"The reading task" is the task in a syscall (``Kernel.current``); when a
-blocked read resumes (no task is current then) it is the task that
-created the file. Waiters wait on the creating process's
+"The reading task" is the task in a syscall (``Kernel.syscall_task``,
+also while a woken read completes); outside a syscall (a kernel timer's
+notification) it is the task that created the file. Waiters wait on the creating process's
 ``ThreadGroup.signalfd_queue``, which every signal sent to one of its
 tasks notifies: a signalfd inherited across fork is woken by the
 parent's signals, not the child's (a gap; Linux wakes by the reader's).
 ssi_status, ssi_utime/stime, ssi_int/ptr (sigqueue values) are 0: the
-kernel does not record them.
+kernel does not record them. The kernel has no process-wide pending queue:
+a read also takes signals pending on the reader's other threads unless
+tkill/tgkill sent them (see ``_next``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import O_NONBLOCK, O_RDWR
 from sentry.fsimpl.anon import AnonFile
-from sentry.kernel.signals import SignalInfo
+from sentry.kernel.signals import SI_TKILL, SignalInfo
 from sentry.linuxerr import EAGAIN, EFAULT, EINVAL
 from sentry.usermem import IOSequence
 from sentry.vfs.waiter import EVENT_IN, Entry
@@ -58,24 +60,24 @@ class SignalFile(AnonFile):
         self._owner.tg.signalfd_queue.notify(EVENT_IN)
 
     def _reader(self) -> Task:
-        cur = self._owner.kernel.current
+        cur = self._owner.kernel.syscall_task()
         return cur if cur is not None else self._owner
 
     def read(self, dst: IOSequence, offset: int) -> tuple[int, Exception | None]:
         room = dst.num_bytes() // SIGINFO_SIZE
         if room == 0:
             return 0, EINVAL
-        t = self._reader()
+        reader = self._reader()
         records: list[bytes] = []
         while len(records) < room:
-            ready = t.pending & self.mask
-            if not ready:
+            found = self._next(reader)
+            if found is None:
                 break
-            sig = (ready & -ready).bit_length()
+            t, sig = found
             t.pending &= ~(1 << (sig - 1))
             info = t.pending_info.pop(sig, None)
+            t.sig_pending = bool(t.pending & ~t.signal_mask)
             records.append(_pack(sig, info))
-        t.sig_pending = bool(t.pending & ~t.signal_mask)
         if not records:
             return 0, EAGAIN
         data = b"".join(records)
@@ -84,8 +86,28 @@ class SignalFile(AnonFile):
             return 0, EFAULT
         return n - n % SIGINFO_SIZE, None
 
+    def _next(self, reader: Task) -> tuple[Task, int] | None:
+        """The (task, signal) a read takes next: the reader's own pending
+        signals in the mask, lowest first, then process-directed ones
+        pending on its other threads (the kernel keeps no shared queue:
+        a signal not sent by tkill/tgkill counts as the process's)."""
+        ready = reader.pending & self.mask
+        if ready:
+            return reader, (ready & -ready).bit_length()
+        for t in reader.tg.tasks:
+            if t is reader or t.exited:
+                continue
+            ready = t.pending & self.mask
+            while ready:
+                sig = (ready & -ready).bit_length()
+                info = t.pending_info.get(sig)
+                if info is None or info.code != SI_TKILL:
+                    return t, sig
+                ready &= ~(1 << (sig - 1))
+        return None
+
     def readiness(self, mask: int) -> int:
-        return mask & EVENT_IN if self._reader().pending & self.mask else 0
+        return mask & EVENT_IN if self._next(self._reader()) is not None else 0
 
     def event_register(self, e: Entry) -> None:
         self._owner.tg.signalfd_queue.event_register(e)

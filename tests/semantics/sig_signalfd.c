@@ -6,6 +6,8 @@
 #include "check.h"
 
 #include <poll.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -15,6 +17,23 @@ static void sleep_ms(long ms)
 {
     struct timespec d = {0, ms * 1000 * 1000};
     nanosleep(&d, NULL);
+}
+
+/* A thread blocked reading a signalfd, woken by a signal sent to it. */
+static int reader_fd;
+static volatile long reader_tid;
+static long reader_ret;
+static uint32_t reader_signo;
+
+static void *reader(void *arg)
+{
+    (void)arg;
+    struct signalfd_siginfo s;
+    memset(&s, 0, sizeof s);
+    reader_tid = SC0(SYS_gettid);
+    reader_ret = SC(SYS_read, reader_fd, &s, sizeof s);
+    reader_signo = s.ssi_signo;
+    return NULL;
 }
 
 int main(void)
@@ -138,5 +157,29 @@ int main(void)
     VALUE("epoll_data", (long)got[0].data.u64);
     CHECK("read_after_epoll", SC(SYS_read, blk, si, sizeof si));
     waitpid(pid, NULL, 0);
+    MUST(SC(SYS_read, all, si, sizeof si)); /* the SIGCHLD */
+
+    reader_fd = blk;
+    pthread_t th;
+    MUST(-pthread_create(&th, NULL, reader, NULL));
+    while (!reader_tid)
+        sched_yield();
+    sleep_ms(20);
+    CHECK("tgkill_reader_thread", SC(SYS_tgkill, getpid(), reader_tid, SIGUSR1));
+    MUST(-pthread_join(th, NULL));
+    VALUE("thread_read_ret", reader_ret);
+    VALUE("thread_read_signo", reader_signo);
+
+    /* A process-directed signal is read by whichever thread reads. */
+    reader_tid = 0;
+    reader_ret = 0;
+    MUST(-pthread_create(&th, NULL, reader, NULL));
+    while (!reader_tid)
+        sched_yield();
+    sleep_ms(20);
+    CHECK("kill_process_thread_reads", kill(getpid(), SIGUSR1));
+    MUST(-pthread_join(th, NULL));
+    VALUE("process_signal_read_by_thread", reader_ret);
+    VALUE("process_signal_signo", reader_signo);
     return 0;
 }
