@@ -268,6 +268,24 @@ int main(void)
     MUST(write(e, &v, 8));
     wait_report("eventfd_et_again", ep, 8);
 
+    /* Pipes report POLLRDNORM/POLLWRNORM with POLLIN/POLLOUT, and a wait
+     * for POLLRDNORM alone is woken by a write. */
+    int rn[2];
+    MUST(pipe(rn));
+    struct pollfd norm[2] = {{rn[0], POLLRDNORM, 0}, {rn[1], POLLWRNORM, 0}};
+    CHECK("poll_wrnorm", poll(norm, 2, 0));
+    VALUE("wrnorm_revents", norm[1].revents);
+    fflush(stdout);
+    pid = fork();
+    if (pid == 0) {
+        sleep_ms(20);
+        write(rn[1], "r", 1);
+        _exit(0);
+    }
+    CHECK("poll_rdnorm_woken", poll(norm, 1, 5000));
+    VALUE("rdnorm_revents", norm[0].revents);
+    waitpid(pid, NULL, 0);
+
     /* Signals: epoll_wait is never restarted; epoll_pwait's mask. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
