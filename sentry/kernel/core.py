@@ -33,8 +33,17 @@ class KernelCore:
         self.run_queue: deque[Task] = deque()
         # Blocked tasks by tid, in the order they blocked.
         self.blocked: dict[int, Task] = {}
+        # Kernel timers (timerfds): handle -> (CLOCK_MONOTONIC deadline,
+        # callback). They fire at syscall entry and, like blocked tasks'
+        # deadlines, from the run loop while a task is blocked.
+        self.timers: dict[int, tuple[int, Callable[[], None]]] = {}
+        self._next_timer = 0
         # The task on the CPU and whether its run has no slice timer.
         self.current: Task | None = None
+        # The task whose woken syscall ``_complete_syscall`` is finishing
+        # (no task is on the CPU then): files that read the caller's state
+        # (signalfd) ask ``syscall_task()``.
+        self.resuming: Task | None = None
         self._unbounded = False
         # [syscalls left in the running task's slice]; 0: no budget.
         self.sched = [0]
@@ -60,6 +69,10 @@ class KernelCore:
 
     def wake(self, task: Task, result: int | None = None) -> None:
         """``scheduler``: end ``task``'s wait."""
+        raise NotImplementedError
+
+    def fire_due_timers(self, now: int | None = None) -> None:
+        """``scheduler``: run the kernel timers that are due."""
         raise NotImplementedError
 
     def send_signal(self, task: Task, info: SignalInfo) -> None:

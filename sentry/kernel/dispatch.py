@@ -68,6 +68,8 @@ class Dispatch(KernelCore):
         deliver = self.deliver_at_syscall_exit
         sched = self.sched
         preempt = self.preempt
+        timers = self.timers
+        fire_due = self.fire_due_timers
 
         def on_syscall(nr: int, a0: int, a1: int, a2: int, a3: int, a4: int, a5: int) -> int | None:
             # Linux do_syscall_x64 dispatches on the low 32 bits of RAX
@@ -75,6 +77,8 @@ class Dispatch(KernelCore):
             nr &= 0xFFFFFFFF
             h = handlers[nr] if nr < nhandlers else None
             try:
+                if timers:
+                    fire_due()
                 ret = unknown(task, nr) if h is None else h(task, a0, a1, a2, a3, a4, a5)
             except Errno as e:
                 ret = -e.errno

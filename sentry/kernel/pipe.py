@@ -39,7 +39,16 @@ from sentry.linuxerr import EAGAIN, EBUSY, EINVAL, ENOTTY, EPERM, EPIPE
 from sentry.safemem import BlockSeq, ReaderFunc, WriterFunc
 from sentry.usermem import IOSequence
 from sentry.vfs.file_description import FileDescription
-from sentry.vfs.waiter import EVENT_ERR, EVENT_HUP, EVENT_IN, EVENT_OUT, Entry, Queue
+from sentry.vfs.waiter import (
+    EVENT_ERR,
+    EVENT_HUP,
+    EVENT_IN,
+    EVENT_OUT,
+    EVENT_RD_NORM,
+    EVENT_WR_NORM,
+    Entry,
+    Queue,
+)
 
 PIPE_BUF = 4096
 DEFAULT_PIPE_SLOTS = 16
@@ -97,17 +106,21 @@ class Pipe:
         return len(self.slots) >= self.max_slots
 
     def readiness(self, mask: int, reader: bool, writer: bool) -> int:
+        # Linux pipe_poll: POLLRDNORM and POLLWRNORM come with POLLIN and
+        # POLLOUT.
         ready = 0
         if reader:
             if self._size:
-                ready |= EVENT_IN
+                ready |= EVENT_IN | EVENT_RD_NORM
             if self.writers == 0:
                 ready |= EVENT_HUP
         if writer:
+            # Linux pipe_poll: writable while there is room, with POLLERR
+            # besides once the readers are gone.
             if self.readers == 0:
                 ready |= EVENT_ERR
-            elif not self.is_full():
-                ready |= EVENT_OUT
+            if not self.is_full():
+                ready |= EVENT_OUT | EVENT_WR_NORM
         return ready & (mask | EVENT_ERR | EVENT_HUP)
 
     # -- data ----------------------------------------------------------------------
@@ -160,7 +173,7 @@ class Pipe:
 
         n, err = dst.copy_out_from(ReaderFunc(read_to_blocks))
         if n:
-            self.queue.notify(EVENT_OUT)
+            self.queue.notify(EVENT_OUT | EVENT_WR_NORM)
         return n, err
 
     def write(self, src: IOSequence) -> tuple[int, Exception | None]:
@@ -221,7 +234,7 @@ class Pipe:
 
         n, err = src.copy_in_to(WriterFunc(write_from_blocks))
         if n:
-            self.queue.notify(EVENT_IN)
+            self.queue.notify(EVENT_IN | EVENT_RD_NORM)
         return n, err
 
     # -- ends ----------------------------------------------------------------------
@@ -236,11 +249,11 @@ class Pipe:
         if reader:
             self.readers -= 1
             if self.readers == 0:
-                self.queue.notify(EVENT_ERR | EVENT_OUT)
+                self.queue.notify(EVENT_ERR | EVENT_OUT | EVENT_WR_NORM)
         if writer:
             self.writers -= 1
             if self.writers == 0:
-                self.queue.notify(EVENT_HUP | EVENT_IN)
+                self.queue.notify(EVENT_HUP | EVENT_IN | EVENT_RD_NORM)
 
     def set_capacity(self, size: int) -> int:
         """F_SETPIPE_SZ (Linux ``pipe_set_size``): round up to a power of
@@ -256,7 +269,7 @@ class Pipe:
         if len(self.slots) > slots:
             raise EBUSY
         self.max_slots = slots
-        self.queue.notify(EVENT_OUT)
+        self.queue.notify(EVENT_OUT | EVENT_WR_NORM)
         return new
 
     def stat(self) -> os.stat_result:

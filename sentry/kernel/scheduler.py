@@ -179,15 +179,47 @@ class Scheduler(KernelCore):
         w.deadline_ns = None
         self.make_runnable(task)
 
+    def syscall_task(self) -> Task | None:
+        """The task whose syscall is running: the one on the CPU, or the
+        one whose woken syscall is being completed."""
+        return self.current if self.current is not None else self.resuming
+
+    def add_timer(self, deadline_ns: int, callback: Callable[[], None]) -> int:
+        """Call ``callback()`` once CLOCK_MONOTONIC reaches ``deadline_ns``
+        (from the run loop, between task runs, or at a syscall entry).
+        Returns a handle for :meth:`cancel_timer`."""
+        self._next_timer += 1
+        self.timers[self._next_timer] = (deadline_ns, callback)
+        return self._next_timer
+
+    def cancel_timer(self, handle: int) -> None:
+        """Forget a timer (fired or unknown handles are ignored)."""
+        self.timers.pop(handle, None)
+
     def _next_deadline(self) -> int | None:
         best = None
         for t in self.blocked.values():
             d = _wait_of(t).deadline_ns
             if d is not None and (best is None or d < best):
                 best = d
+        for d, _ in self.timers.values():
+            if best is None or d < best:
+                best = d
         return best
 
+    def fire_due_timers(self, now: int | None = None) -> None:
+        """Run the callbacks of the kernel timers that are due: from the run
+        loop, and at each syscall entry so that a running task sees a
+        timer expire (and its notification) at its next syscall."""
+        if now is None:
+            now = time.monotonic_ns()
+        for handle in [h for h, (d, _) in self.timers.items() if d <= now]:
+            entry = self.timers.pop(handle, None)
+            if entry is not None:
+                entry[1]()
+
     def _fire_timers(self, now: int) -> None:
+        self.fire_due_timers(now)
         due = [(t, w) for t in self.blocked.values()
                if (w := _wait_of(t)).deadline_ns is not None and w.deadline_ns <= now]
         for t, w in due:
@@ -205,6 +237,8 @@ class Scheduler(KernelCore):
                         time.sleep((deadline - now) / 1e9)
                         now = time.monotonic_ns()
                     self._fire_timers(now)
+                    if not queue:
+                        continue  # a kernel timer fired: the tasks still wait
                 elif not queue:
                     self._deadlock()
                     continue
@@ -260,6 +294,7 @@ class Scheduler(KernelCore):
         its signals. False if the task blocked again or died."""
         resume = _wait_of(task).resume
         task.wait = None
+        self.resuming = task
         try:
             ret = resume()
         except Errno as e:
@@ -268,6 +303,8 @@ class Scheduler(KernelCore):
             return False
         except Exception as exc:
             ret = self.internal_error(task, task.stopped_syscall, exc)
+        finally:
+            self.resuming = None
         if ret == -ERESTARTSYS.errno:
             r = self._restart_or_eintr(task)
             if r is not None:

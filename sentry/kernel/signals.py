@@ -161,6 +161,10 @@ def setup_frame(t: Task, info: SignalInfo, handler: int, flags: int, restorer: i
     cpu = t.cpu
     regs = cpu.get_regs()
     sp = regs["rsp"]
+    # A syscall's temporary mask interrupted by this signal: the frame
+    # saves the caller's own mask (Linux ``sigmask_to_save``).
+    saved_mask = t.signal_mask if t.saved_signal_mask is None else t.saved_signal_mask
+    t.saved_signal_mask = None
     base, size, ss_flags = t.alt_stack
     on_alt = on_alt_stack(t, sp)
     if flags & SA_ONSTACK and size and not on_alt and not ss_flags & SS_DISABLE:
@@ -173,13 +177,13 @@ def setup_frame(t: Task, info: SignalInfo, handler: int, flags: int, restorer: i
     sc = _SIGCONTEXT.pack(
         *(regs[name] for name in _GP_ORDER),
         _USER_CS, 0, 0, _USER_DS,
-        info.err, info.trapno, t.signal_mask, info.addr if info.fault else 0, fpstate,
+        info.err, info.trapno, saved_mask, info.addr if info.fault else 0, fpstate,
     )
     uc = (
         struct.pack("<QQ", _UC_SIGCONTEXT_SS | _UC_STRICT_RESTORE_SS, 0)
         + _STACK_T.pack(base, stack_flags, 0, size)
         + sc
-        + struct.pack("<Q", t.signal_mask)
+        + struct.pack("<Q", saved_mask)
     )
     data = struct.pack("<Q", restorer) + uc + info.pack()
     _, err = t.mm.copy_out(frame, data, _OPTS)

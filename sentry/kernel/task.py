@@ -13,6 +13,7 @@ from sentry.hostarch import MAX_RW_COUNT, UIO_MAXIOV, AddrRange, AddrRangeSeq
 from sentry.kernel.auth import Credentials
 from sentry.linuxerr import EFAULT, EINVAL, Errno
 from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
+from sentry.vfs.waiter import Queue
 
 if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
@@ -76,6 +77,11 @@ class ThreadGroup:
         self.sid = tgid
         self.dumpable = 1  # prctl PR_SET_DUMPABLE
         self.oom_score_adj = 0
+        # Signalfd readers wait here; a signal sent to any of the group's
+        # tasks notifies it (Linux ``sighand->signalfd_wqh``).
+        self.signalfd_queue = Queue()
+        # Pidfds wait here for the process to exit.
+        self.exit_queue = Queue()
 
 
 class Task:
@@ -94,6 +100,11 @@ class Task:
         # The parent waiting in vfork until this task execs or exits.
         self.vfork_parent: Task | None = None
         self.signal_mask = 0
+        # The mask a temporary one (ppoll, pselect6, epoll_pwait) replaced,
+        # while the call runs: the next signal frame saves it instead of
+        # the current mask, so sigreturn reinstates it (Linux
+        # TIF_RESTORE_SIGMASK and ``saved_sigmask``).
+        self.saved_signal_mask: int | None = None
         # Pending signals: a bitmask plus the siginfo of each (standard
         # signals do not queue). ``sig_pending`` caches "some pending signal
         # is unblocked" so the syscall path tests one attribute.

@@ -20,6 +20,7 @@ from sentry.kernel.task import Task, ThreadGroup
 from sentry.kernel.task_futex import MMTarget, futex_wake_quietly
 from sentry.linuxerr import Errno
 from sentry.usermem import DEFAULT_OPTS
+from sentry.vfs.waiter import EVENT_IN
 
 _ROBUST_HEAD = struct.Struct("<QqQ")  # next, futex_offset, list_op_pending
 _U64 = struct.Struct("<Q")
@@ -68,6 +69,7 @@ class TaskExit(KernelCore):
             task.mm.users -= 1
             if task.mm.users == 0:
                 task.mm.release()
+            tg.exit_queue.notify(EVENT_IN)
             self._notify_parent(tg)
 
     def release_vfork_parent(self, task: Task) -> None:

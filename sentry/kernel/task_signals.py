@@ -20,6 +20,7 @@ from sentry.kernel.scheduler import interrupted_result
 from sentry.kernel.signals import SignalInfo, default_is_ignore, setup_frame
 from sentry.kernel.task import Task
 from sentry.linuxerr import Errno
+from sentry.vfs.waiter import EVENT_IN
 
 
 class SignalDelivery(KernelCore):
@@ -33,13 +34,17 @@ class SignalDelivery(KernelCore):
         sig = info.signo
         action = task.tg.sigactions.get(sig)
         handler = action.handler if action is not None else SIG_DFL
-        if sig != SIGKILL and (handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))):
-            return
         bit = 1 << (sig - 1)
+        # Linux ``sig_ignored``: a blocked signal is kept even if ignored
+        # (its action may change before it is unblocked; a signalfd reads it).
+        ignored = handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))
+        if sig != SIGKILL and ignored and not task.signal_mask & bit:
+            return
         if not task.pending & bit:
             task.pending_info[sig] = info
         task.pending |= bit
         task.sig_pending = bool(task.pending & ~task.signal_mask) or sig == SIGKILL
+        task.tg.signalfd_queue.notify(EVENT_IN)
         w = task.wait
         if w is None or w.woken:
             return
@@ -92,6 +97,12 @@ class SignalDelivery(KernelCore):
                 self._fatal(task, SignalInfo(SIGSEGV, code=SI_KERNEL, fault=True))
                 return False
             break
+        if task.saved_signal_mask is not None:
+            # No handler frame took the mask a temporary one replaced (the
+            # signal was ignored): put it back now (Linux
+            # ``restore_saved_sigmask``).
+            task.set_signal_mask(task.saved_signal_mask)
+            task.saved_signal_mask = None
         task.sig_pending = bool(task.pending & ~task.signal_mask)
         return True
 

@@ -131,6 +131,13 @@ def host_file_truncated(dev: int, ino: int, size: int) -> None:
         m.truncated(size)
 
 
+def has_shared_writable_mappings(key: tuple[int, int]) -> bool:
+    """Whether a shared mapping that may write the host file ``key``
+    exists (Linux ``mapping_writably_mapped``: VM_MAYWRITE, whatever its
+    current protection): memfd's F_SEAL_WRITE is EBUSY then."""
+    return any(m._writable and not m.released for m in _HOST_MAPPABLES.get(key, ()))
+
+
 def deny_write(key: tuple[int, int]) -> None:
     """A process now runs the file ``key`` (device, inode)."""
     _WRITE_DENIED[key] += 1

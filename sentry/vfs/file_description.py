@@ -25,6 +25,7 @@ would-block check unless the file type says otherwise (/dev/full).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sentry.abi.fcntl import (
@@ -191,6 +192,13 @@ class FileDescription:
         without an ``mmap`` operation (pipes, directories, /proc files)."""
         raise ENODEV
 
+    def needs_polling(self) -> bool:
+        """True when the file cannot notify every readiness change, so a
+        waiter must re-check it on a timer: a host fd that is not a regular
+        file (a terminal or pipe the host feeds), or an epoll instance
+        watching one. Its ``readiness`` then asks the host."""
+        return self.host_fd is not None and not self.seekable
+
     # -- metadata -------------------------------------------------------------------------
 
     def stat(self) -> os.stat_result:
@@ -261,6 +269,19 @@ class FileDescription:
         """F_SETPIPE_SZ; returns the new size."""
         raise EBADF
 
+    # -- seals (memfds) ---------------------------------------------------------------------
+
+    def add_seals(self, seals: int) -> None:
+        """F_ADD_SEALS; EPERM unless open for writing (Linux checks that
+        first), else EINVAL for files that cannot be sealed."""
+        if not self.writable:
+            raise EPERM
+        raise EINVAL
+
+    def get_seals(self) -> int:
+        """F_GET_SEALS; EINVAL for files that cannot be sealed."""
+        raise EINVAL
+
     # -- reopening through /proc/self/fd ---------------------------------------------------------
 
     def reopen(self, flags: int) -> FileDescription:
@@ -270,6 +291,10 @@ class FileDescription:
 
     # -- references ---------------------------------------------------------------------------
 
+    #: Called when the last reference goes, before ``release`` (epoll
+    #: items forget the file then, Linux ``eventpoll_release``).
+    _release_hooks: list[Callable[[], None]] | None = None
+
     def inc_ref(self) -> None:
         self.refs += 1
 
@@ -277,7 +302,20 @@ class FileDescription:
         self.refs -= 1
         if self.refs == 0 and not self._released:
             self._released = True
+            for hook in list(self._release_hooks or ()):
+                hook()
             self.release()
+
+    def on_release(self, hook: Callable[[], None]) -> None:
+        """Run ``hook()`` when the last reference goes."""
+        if self._release_hooks is None:
+            self._release_hooks = []
+        self._release_hooks.append(hook)
+
+    def cancel_on_release(self, hook: Callable[[], None]) -> None:
+        """Undo ``on_release`` (unknown hooks are ignored)."""
+        if self._release_hooks is not None and hook in self._release_hooks:
+            self._release_hooks.remove(hook)
 
     def release(self) -> None:
         """The last reference is gone (called once)."""

@@ -205,6 +205,18 @@ class HostFile(_HostFDFile):
         except OSError as e:
             raise errno_of(e) from None
 
+    def readiness(self, mask: int) -> int:
+        """Regular files are always ready; other host fds (a terminal or
+        pipe on stdin) are asked with a host poll that does not wait."""
+        if self.seekable:
+            return super().readiness(mask)
+        import select
+
+        p = select.poll()
+        p.register(self.host_fd, mask)
+        got = p.poll(0)
+        return got[0][1] if got else 0
+
     def host_wait(self, mask: int) -> bool:
         """Block in the host until the host fd is ready for ``mask``
         (``sentry.kernel.blocking``): input from outside can always come."""

@@ -9,7 +9,7 @@ import resource
 from sentry.abi.fcntl import AT_FDCWD, PATH_MAX
 from sentry.abi.misc import RLIMIT_NOFILE
 from sentry.kernel.task import Task
-from sentry.linuxerr import EBADF, ENOENT, ENOTDIR
+from sentry.linuxerr import EBADF, EMFILE, ENOENT, ENOTDIR
 from sentry.syscalls.linux.args import s32
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
@@ -94,3 +94,14 @@ def empty_path_target(t: Task, fs: FSContext, dirfd: int) -> tuple[Dentry, FileD
     from sentry.fsimpl.proc import AnonDentry
 
     return AnonDentry(f), f
+
+
+def install_file(t: Task, f: FileDescription, cloexec: bool) -> int:
+    """Give the new ``f`` the lowest free fd (EMFILE at RLIMIT_NOFILE) and
+    drop the creator's reference, so the table holds the only one."""
+    try:
+        if t.tg.fd_table.lowest_free() >= nofile_limit(t):
+            raise EMFILE
+        return t.tg.fd_table.new_fd(f, cloexec=cloexec)
+    finally:
+        f.dec_ref()

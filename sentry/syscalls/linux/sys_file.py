@@ -235,8 +235,11 @@ def sys_fcntl(t: Task, fd: int, cmd: int, arg: int, *_: int) -> int:
         return f.set_pipe_size(u32(arg))
     if cmd == F_GETLEASE:
         return F_UNLCK
-    if cmd in (F_ADD_SEALS, F_GET_SEALS):
-        raise EINVAL
+    if cmd == F_ADD_SEALS:
+        f.add_seals(u32(arg))
+        return 0
+    if cmd == F_GET_SEALS:
+        return f.get_seals()
     raise EINVAL
 
 

@@ -11,7 +11,6 @@ back the time left, as Linux does.
 
 from __future__ import annotations
 
-import select
 import struct
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from sentry.abi.misc import (
     POLLWRNORM,
 )
 from sentry.kernel.task import Task
-from sentry.linuxerr import EINVAL
+from sentry.linuxerr import EINVAL, Errno
 from sentry.syscalls.linux.args import copy_in_timespec, s32
 from sentry.vfs import FileDescription
 from sentry.vfs.waiter import Entry
@@ -41,19 +40,9 @@ _TIMESPEC = struct.Struct("<qq")
 _NSEC = 1_000_000_000
 
 
-def _host_ready(host_fd: int, events: int) -> int:
-    p = select.poll()
-    p.register(host_fd, events)
-    got = p.poll(0)
-    return got[0][1] if got else 0
-
-
 def readiness(f: FileDescription, events: int) -> tuple[int, bool]:
     """(ready events, whether the file can notify waiters)."""
-    host_fd = f.host_fd
-    if host_fd is not None and not f.seekable:
-        return _host_ready(host_fd, events), False
-    return f.readiness(events), True
+    return f.readiness(events), not f.needs_polling()
 
 
 def _wait(t: Task, what: str, files: list[FileDescription], masks: list[int], deadline: int | None,
@@ -69,8 +58,7 @@ def _wait(t: Task, what: str, files: list[FileDescription], masks: list[int], de
     entries: list[tuple[FileDescription, Entry]] = []
     notifiable = True
     for f, mask in zip(files, masks, strict=True):
-        host_fd = f.host_fd
-        if host_fd is not None and not f.seekable:
+        if f.needs_polling():
             notifiable = False
             continue
         e = Entry(None, mask | _ALWAYS)
@@ -140,8 +128,7 @@ def _do_poll(t: Task, fds_addr: int, nfds: int, deadline: int | None, restore: i
         out = b"".join(_POLLFD.pack(fd, ev, rev) for fd, ev, rev in polls)
         if out:
             t.copy_out_bytes(fds_addr, out)
-        if restore is not None:
-            t.set_signal_mask(restore)
+        restore_sigmask(t, restore)
         return n
 
     return _wait(t, "poll", files, masks, deadline, check, finish)
@@ -155,24 +142,36 @@ def sys_poll(t: Task, fds: int, nfds: int, timeout: int, *_: int) -> int:
 
 def _with_sigmask(t: Task, sigmask: int, size: int) -> int | None:
     """Install the call's temporary signal mask; returns the old one to
-    restore when the call returns (None when no mask was given). A signal
-    that interrupts the wait runs its handler with the temporary mask and
-    the old one is not restored afterwards (Linux restores it after the
-    handler): a known gap."""
+    reinstate with :func:`restore_sigmask` when the call returns (None when
+    no mask was given). A signal that interrupts the wait runs its handler
+    with the temporary mask and the old one comes back at sigreturn
+    (``Task.saved_signal_mask``), as Linux does."""
     if not sigmask:
         return None
     if size != 8:
         raise EINVAL
     (mask,) = struct.unpack("<Q", t.copy_in_bytes(sigmask, 8))
     old = t.signal_mask
+    t.saved_signal_mask = old
     t.set_signal_mask(mask)
     return old
+
+
+def restore_sigmask(t: Task, old: int | None) -> None:
+    """Reinstate the mask :func:`_with_sigmask` replaced (None: nothing to do)."""
+    if old is not None:
+        t.set_signal_mask(old)
+        t.saved_signal_mask = None
 
 
 def sys_ppoll(t: Task, fds: int, nfds: int, tsp: int, sigmask: int, sigsetsize: int, *_: int) -> int:
     deadline = _deadline_from_timespec(t, tsp)
     old = _with_sigmask(t, sigmask, sigsetsize)
-    return _do_poll(t, fds, nfds & 0xFFFFFFFF, deadline, old)
+    try:
+        return _do_poll(t, fds, nfds & 0xFFFFFFFF, deadline, old)
+    except Errno:
+        restore_sigmask(t, old)
+        raise
 
 
 def _do_select(t: Task, nfds: int, sets: tuple[int, int, int], deadline: int | None,
@@ -256,7 +255,10 @@ def sys_pselect6(t: Task, nfds: int, r: int, w: int, e: int, tsp: int, sig: int)
         if tsp and deadline is not None:
             left = max(0, deadline - time.monotonic_ns())
             t.copy_out_bytes(tsp, _TIMESPEC.pack(left // _NSEC, left % _NSEC))
-        if old is not None:
-            t.set_signal_mask(old)
+        restore_sigmask(t, old)
 
-    return _do_select(t, nfds, (r, w, e), deadline, write_back)
+    try:
+        return _do_select(t, nfds, (r, w, e), deadline, write_back)
+    except Errno:
+        restore_sigmask(t, old)
+        raise

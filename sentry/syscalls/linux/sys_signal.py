@@ -32,7 +32,7 @@ from sentry.kernel.signals import (
     on_alt_stack,
     sigreturn,
 )
-from sentry.kernel.task import SigAction, Task, TaskStop
+from sentry.kernel.task import SigAction, Task, TaskStop, ThreadGroup
 from sentry.linuxerr import EAGAIN, EINTR, EINVAL, ENOMEM, EPERM, ESRCH, Errno
 from sentry.syscalls.linux.args import copy_in_timespec, s32
 
@@ -66,6 +66,13 @@ def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
             raise ESRCH
         tg = other_tg
     sig = _check_sig(sig)
+    return _send(t, process_target(t, tg, sig), sig, SI_USER)
+
+
+def process_target(t: Task, tg: ThreadGroup, sig: int) -> Task:
+    """The thread of ``tg`` that takes a process-directed ``sig``: the
+    caller if it belongs to ``tg``, else the first live thread, preferring
+    one that does not block the signal (Linux ``complete_signal``)."""
     live = [x for x in tg.tasks if not x.exited]
     target = t if t in live else live[0]
     if sig and target.signal_mask & (1 << (sig - 1)):
@@ -73,7 +80,7 @@ def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
             if not other.signal_mask & (1 << (sig - 1)):
                 target = other
                 break
-    return _send(t, target, sig, SI_USER)
+    return target
 
 
 def _thread(t: Task, tid: int, tgid: int | None) -> Task:

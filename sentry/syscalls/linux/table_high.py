@@ -6,19 +6,25 @@ Numbers 335-423 are unassigned on x86-64 and have no entry.
 from __future__ import annotations
 
 from sentry.syscalls.linux import sys_dir as dir_
+from sentry.syscalls.linux import sys_epoll as epoll
+from sentry.syscalls.linux import sys_eventfd as eventfd
 from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
+from sentry.syscalls.linux import sys_memfd as memfd
 from sentry.syscalls.linux import sys_misc as misc
 from sentry.syscalls.linux import sys_mlock as mlock
+from sentry.syscalls.linux import sys_pidfd as pidfd
 from sentry.syscalls.linux import sys_pipe as pipe
 from sentry.syscalls.linux import sys_poll as poll
 from sentry.syscalls.linux import sys_read_write as rw
 from sentry.syscalls.linux import sys_signal as sig
+from sentry.syscalls.linux import sys_signalfd as signalfd
 from sentry.syscalls.linux import sys_socket as sock
 from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
+from sentry.syscalls.linux import sys_timerfd as timerfd
 from sentry.syscalls.linux.entries import Entry, PartiallySupported, Supported, Unimplemented
 from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
@@ -31,11 +37,15 @@ from sentry.syscalls.linux.table_low import (
     PRIVILEGED,
 )
 
-SIGMASK_NOTE = ("when a signal handler interrupts the wait, the caller's signal mask is not restored "
-                "after the handler (it keeps the temporary mask)")
 NO_MOUNT_API = "CAP_SYS_ADMIN (the new mount API)"
-NO_PIDFD = "no pidfds"
+NO_PIDFD = "pidfds exist (pidfd_open) but not this call on them"
+EPOLL_NOTE = ("EPOLLEXCLUSIVE wakes every waiter and EPOLLWAKEUP has no effect; host fds (a terminal or "
+              "pipe on stdin) are polled every 10 ms and EPOLLET on them reports rising edges")
 NO_LANDLOCK = "no Landlock"
+SIGNALFD_NOTE = ("ssi_status, ssi_utime, ssi_stime and sigqueue values read as 0; a signalfd inherited across "
+                 "fork is woken by its creator's signals")
+TIMERFD_NOTE = ("the alarm clocks are their base clocks (no suspend); TFD_TIMER_CANCEL_ON_SET never cancels "
+                "(the host clock is never set by the guest)")
 NO_FUTEX2 = "futex2 calls (use futex)"
 
 HIGH: dict[int, Entry] = {
@@ -43,8 +53,8 @@ HIGH: dict[int, Entry] = {
                             "sleep does not follow clock changes; CLOCK_PROCESS_CPUTIME_ID sleeps in "
                             "wall time; an unwritable rem is ignored"),
     231: Supported("exit_group", thread.sys_exit_group),
-    232: Unimplemented("epoll_wait", NOT_YET, "no epoll"),
-    233: Unimplemented("epoll_ctl", NOT_YET, "no epoll"),
+    232: Supported("epoll_wait", epoll.sys_epoll_wait),
+    233: PartiallySupported("epoll_ctl", epoll.sys_epoll_ctl, EPOLL_NOTE),
     234: Supported("tgkill", sig.sys_tgkill),
     235: Supported("utimes", stat.sys_utimes),
     236: Unimplemented("vserver", OBSOLETE, "never implemented by Linux"),
@@ -81,8 +91,8 @@ HIGH: dict[int, Entry] = {
     267: Supported("readlinkat", stat.sys_readlinkat),
     268: Supported("fchmodat", stat.sys_fchmodat),
     269: Supported("faccessat", stat.sys_faccessat),
-    270: PartiallySupported("pselect6", poll.sys_pselect6, SIGMASK_NOTE),
-    271: PartiallySupported("ppoll", poll.sys_ppoll, SIGMASK_NOTE),
+    270: Supported("pselect6", poll.sys_pselect6),
+    271: Supported("ppoll", poll.sys_ppoll),
     272: Unimplemented("unshare", NOT_YET, "no namespaces"),
     273: Supported("set_robust_list", futex.sys_set_robust_list),
     274: Supported("get_robust_list", futex.sys_get_robust_list),
@@ -92,17 +102,17 @@ HIGH: dict[int, Entry] = {
     278: Unimplemented("vmsplice", NOT_YET),
     279: Unimplemented("move_pages", NOT_YET, "no NUMA policies"),
     280: Supported("utimensat", stat.sys_utimensat),
-    281: Unimplemented("epoll_pwait", NOT_YET, "no epoll"),
-    282: Unimplemented("signalfd", NOT_YET),
-    283: Unimplemented("timerfd_create", NOT_YET),
-    284: Unimplemented("eventfd", NOT_YET),
+    281: Supported("epoll_pwait", epoll.sys_epoll_pwait),
+    282: PartiallySupported("signalfd", signalfd.sys_signalfd, SIGNALFD_NOTE),
+    283: PartiallySupported("timerfd_create", timerfd.sys_timerfd_create, TIMERFD_NOTE),
+    284: Supported("eventfd", eventfd.sys_eventfd),
     285: Unimplemented("fallocate", NOT_YET),
-    286: Unimplemented("timerfd_settime", NOT_YET),
-    287: Unimplemented("timerfd_gettime", NOT_YET),
+    286: PartiallySupported("timerfd_settime", timerfd.sys_timerfd_settime, TIMERFD_NOTE),
+    287: Supported("timerfd_gettime", timerfd.sys_timerfd_gettime),
     288: Supported("accept4", sock.sys_accept4),
-    289: Unimplemented("signalfd4", NOT_YET),
-    290: Unimplemented("eventfd2", NOT_YET),
-    291: Unimplemented("epoll_create1", NOT_YET, "no epoll"),
+    289: PartiallySupported("signalfd4", signalfd.sys_signalfd4, SIGNALFD_NOTE),
+    290: Supported("eventfd2", eventfd.sys_eventfd2),
+    291: Supported("epoll_create1", epoll.sys_epoll_create1),
     292: Supported("dup3", file.sys_dup3),
     293: PartiallySupported("pipe2", pipe.sys_pipe2, "O_DIRECT (packet mode) is accepted and behaves as a "
                            "byte stream"),
@@ -133,7 +143,7 @@ HIGH: dict[int, Entry] = {
     316: Supported("renameat2", dir_.sys_renameat2),
     317: Unimplemented("seccomp", NOT_YET),
     318: Supported("getrandom", misc.sys_getrandom),
-    319: Unimplemented("memfd_create", NOT_YET),
+    319: PartiallySupported("memfd_create", memfd.sys_memfd_create, "MFD_HUGETLB is EINVAL (no huge pages); the file is a host memfd, so fstat shows the host's device and inode"),
     320: Unimplemented("kexec_file_load", PRIVILEGED, "CAP_SYS_BOOT"),
     321: Unimplemented("bpf", PRIVILEGED, "CAP_BPF"),
     322: PartiallySupported("execveat", exec_.sys_execveat, EXEC_NOTE),
@@ -152,7 +162,8 @@ HIGH: dict[int, Entry] = {
                            "is returned whatever the mask; stx_mnt_id is always 1"),
     333: Unimplemented("io_pgetevents", NOT_YET, "no Linux AIO"),
     334: Supported("rseq", thread.sys_rseq),
-    424: Unimplemented("pidfd_send_signal", NOT_YET, NO_PIDFD),
+    424: PartiallySupported("pidfd_send_signal", pidfd.sys_pidfd_send_signal,
+                            "PIDFD_SIGNAL_PROCESS_GROUP signals the process (no process groups)"),
     425: Unimplemented("io_uring_setup", NOT_YET, "no io_uring"),
     426: Unimplemented("io_uring_enter", NOT_YET, "no io_uring"),
     427: Unimplemented("io_uring_register", NOT_YET, "no io_uring"),
@@ -162,7 +173,8 @@ HIGH: dict[int, Entry] = {
     431: Unimplemented("fsconfig", PRIVILEGED, NO_MOUNT_API),
     432: Unimplemented("fsmount", PRIVILEGED, NO_MOUNT_API),
     433: Unimplemented("fspick", PRIVILEGED, NO_MOUNT_API),
-    434: Unimplemented("pidfd_open", NOT_YET, NO_PIDFD),
+    434: PartiallySupported("pidfd_open", pidfd.sys_pidfd_open,
+                            "PIDFD_THREAD is EINVAL; waitid(P_PIDFD) is not supported"),
     435: PartiallySupported("clone3", thread.sys_clone3, "as clone; set_tid returns EINVAL; "
                            "CLONE_INTO_CGROUP and CLONE_CLEAR_SIGHAND are ignored"),
     436: Unimplemented("close_range", NOT_YET),
@@ -170,7 +182,7 @@ HIGH: dict[int, Entry] = {
     438: Unimplemented("pidfd_getfd", NOT_YET, NO_PIDFD),
     439: Supported("faccessat2", stat.sys_faccessat2),
     440: Unimplemented("process_madvise", NOT_YET, NO_PIDFD),
-    441: Unimplemented("epoll_pwait2", NOT_YET, "no epoll"),
+    441: Supported("epoll_pwait2", epoll.sys_epoll_pwait2),
     442: Unimplemented("mount_setattr", PRIVILEGED, NO_MOUNT_API),
     443: Unimplemented("quotactl_fd", PRIVILEGED, "CAP_SYS_ADMIN"),
     444: Unimplemented("landlock_create_ruleset", NOT_YET, NO_LANDLOCK),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sentry.syscalls.linux import sys_creds as creds
 from sentry.syscalls.linux import sys_dir as dir_
+from sentry.syscalls.linux import sys_epoll as epoll
 from sentry.syscalls.linux import sys_exec as exec_
 from sentry.syscalls.linux import sys_file as file
 from sentry.syscalls.linux import sys_futex as futex
@@ -137,8 +138,8 @@ LOW: dict[int, Entry] = {
     70: Unimplemented("msgrcv", NOT_YET, SYSV_IPC),
     71: Unimplemented("msgctl", NOT_YET, SYSV_IPC),
     72: PartiallySupported("fcntl", file.sys_fcntl, "record locks are always granted (F_GETLK reports "
-                           "F_UNLCK); F_SETOWN and F_SETSIG are not recorded; seals, F_SETLEASE, F_NOTIFY "
-                           "and the write-hint commands EINVAL"),
+                           "F_UNLCK); F_SETOWN and F_SETSIG are not recorded; F_SETLEASE, F_NOTIFY and the "
+                           "write-hint commands EINVAL; seals only on memfds"),
     73: Unimplemented("flock", NOT_YET),
     74: Supported("fsync", file.sys_fsync),
     75: Supported("fdatasync", file.sys_fdatasync),
@@ -286,7 +287,7 @@ LOW: dict[int, Entry] = {
     210: Unimplemented("io_cancel", NOT_YET, "no Linux AIO"),
     211: Unimplemented("get_thread_area", OBSOLETE, "32-bit TLS; x86-64 uses arch_prctl"),
     212: Unimplemented("lookup_dcookie", OBSOLETE, "removed in Linux 6.9"),
-    213: Unimplemented("epoll_create", NOT_YET, "no epoll"),
+    213: Supported("epoll_create", epoll.sys_epoll_create),
     214: Unimplemented("epoll_ctl_old", OBSOLETE, "never implemented by Linux"),
     215: Unimplemented("epoll_wait_old", OBSOLETE, "never implemented by Linux"),
     216: Unimplemented("remap_file_pages", OBSOLETE, "deprecated since Linux 3.16"),
