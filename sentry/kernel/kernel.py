@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, cast
 
 from sentry.abi.signals import NSIG, SIGKILL, SIGSEGV, signal_name
+from sentry.kernel import pgroups
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexManager
 from sentry.kernel.signals import (
@@ -140,6 +141,8 @@ class Kernel:
         # [syscalls left in the running task's slice]; 0: no budget.
         self.sched = [0]
         self.futexes = FutexManager(self)
+        # Process groups by pgid (``sentry.kernel.pgroups``).
+        self.process_groups: dict[int, Any] = {}
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
@@ -167,6 +170,7 @@ class Kernel:
         tg = ThreadGroup(tid, fd_table, parent_tgid)
         t = Task(self, tid, tg, mm, cpu)
         tg.tasks.append(t)
+        pgroups.new_session(self, tg)
         self.tasks[tid] = t
         self.thread_groups[tid] = tg
         self.run_queue.append(t)
@@ -587,6 +591,7 @@ class Kernel:
             task.mm.users -= 1
             if task.mm.users == 0:
                 task.mm.release()
+            pgroups.on_exit(self, tg)
             self._notify_parent(tg)
 
     def release_vfork_parent(self, task: Task) -> None:

@@ -16,6 +16,7 @@ from sentry.usermem import DEFAULT_OPTS, IOOpts, IOSequence, copy_string_in
 if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
+    from sentry.kernel.pgroups import ProcessGroup
     from sentry.mm import MemoryManager
     from sentry.vfs.context import FSContext
 
@@ -64,6 +65,20 @@ class ThreadGroup:
         # sets it, fork copies it with ``fs.fork(child_tg)``.
         self.fs: FSContext | None = None
         self.rlimits: dict[int, tuple[int, int]] = {}
+        # Job control (``sentry.kernel.pgroups``): the process group, whether
+        # the process has exec'd since fork (setpgid by the parent is then
+        # EACCES), and whether a stop signal stopped the whole group.
+        self.pgrp: ProcessGroup | None = None
+        self.execed = False
+        self.group_stopped = False
+
+    @property
+    def pgid(self) -> int:
+        return self.pgrp.pgid if self.pgrp is not None else self.tgid
+
+    @property
+    def sid(self) -> int:
+        return self.pgrp.session.sid if self.pgrp is not None else self.tgid
 
 
 class Task:

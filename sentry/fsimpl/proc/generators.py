@@ -169,6 +169,20 @@ def smaps(tg: Any, task: Any = None) -> bytes:
     return mm.smaps_text().encode("utf-8", "surrogateescape") if mm is not None else b""
 
 
+def _controlling_tty(tg: Any) -> tuple[int, int]:
+    """(tty_nr, tpgid) of /proc/[pid]/stat: the session's controlling
+    terminal's device number (major << 8 | minor, with the high minor bits
+    above, as ``new_encode_dev``) and its foreground group, else (0, -1)."""
+    pgrp = getattr(tg, "pgrp", None)
+    term = pgrp.session.terminal if pgrp is not None else None
+    if term is None:
+        return 0, -1
+    major, minor = term.device
+    nr = (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+    fg = term.foreground
+    return nr, fg.pgid if fg is not None else -1
+
+
 def stat(tg: Any, task: Any = None) -> bytes:
     """/proc/[pid]/stat: 52 space-separated fields (Linux ``do_task_stat``).
 
@@ -183,6 +197,7 @@ def stat(tg: Any, task: Any = None) -> bytes:
     ppid = int(getattr(tg, "parent_tgid", 0))
     pgrp = int(getattr(tg, "pgid", tg.tgid))
     sid = int(getattr(tg, "sid", tg.tgid))
+    tty_nr, tpgid = _controlling_tty(tg)
     utime, stime = _cpu_ticks()
     pend, blk, ign, cgt = _sig_masks(tg, t)
     vsize = rss = 0
@@ -200,7 +215,7 @@ def stat(tg: Any, task: Any = None) -> bytes:
     nthreads = max(len(live_tasks(tg)), 1)
     fields: list[int | str] = [
         pid, "(" + comm_of(t).decode("utf-8", "surrogateescape") + ")", letter, ppid, pgrp, sid,
-        0, -1, 0x400000, 0, 0, 0, 0, utime, stime, 0, 0, 20, 0, nthreads, 0, _host_start_ticks(),
+        tty_nr, tpgid, 0x400000, 0, 0, 0, 0, utime, stime, 0, 0, 20, 0, nthreads, 0, _host_start_ticks(),
         vsize, rss, rsslim, start_code, end_code, start_stack, 0, 0,
         pend & 0x7FFFFFFF_FFFFFFFF, blk, ign, cgt, 0, 0, 0,
         SIGCHLD if task is None or t is leader(tg) else 0, 0, 0, 0, 0, 0, 0,

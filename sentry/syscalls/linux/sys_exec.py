@@ -192,6 +192,7 @@ def _point_of_no_return(t: Task, mm: object, entry: int, sp: int, name: str) -> 
     t.robust_list = (0, 0)
     t.rseq = (0, 0, 0)
     t.comm = name.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")[:15]
+    tg.execed = True  # the parent's setpgid is now EACCES
 
 
 def sys_execve(t: Task, pathname: int, argv: int, envp: int, *_: int) -> int:

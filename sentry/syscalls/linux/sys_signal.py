@@ -3,9 +3,8 @@ rt_sigpending, sigaltstack (gVisor ``sys_signal.go``).
 
 Signals sent to the caller's own process become pending and are delivered
 with a real frame as the syscall returns (``sentry.kernel.signals``);
-tkill/tgkill reach any thread of the kernel; kill reaches any process
-(a negative pid names the process, not a group: no process groups yet;
--1 means the caller's own process only).
+tkill/tgkill reach any thread of the kernel; kill reaches a process, a
+process group (``sentry.kernel.pgroups``) or every process.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ from __future__ import annotations
 import struct
 
 from sentry.abi.signals import NSIG, SIGKILL, SIGSTOP
+from sentry.kernel import pgroups
 from sentry.kernel.signals import (
     MINSIGSTKSZ,
     SI_TKILL,
@@ -47,26 +47,46 @@ def _send(t: Task, target: Task, sig: int, code: int) -> int:
 
 
 def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
-    """ESRCH for a missing process before EINVAL for a bad signal: Linux
-    looks the target up first and checks the signal per target
-    (``check_kill_permission``)."""
+    """kill(pid, sig) (Linux ``kill_something_info``): pid > 0 one process,
+    0 the caller's process group, -1 every process but init and the
+    caller's own, < -1 the group -pid. ESRCH when nothing matched, checked
+    before EINVAL for a bad signal (Linux looks targets up first and
+    checks the signal per target)."""
     pid = s32(pid)
-    if pid in (0, -1, t.tg.tgid, -t.tg.tgid):
-        tg = t.tg
+    k = t.kernel
+    if pid > 0:
+        if pid == t.tg.tgid:
+            targets = [t.tg]
+        else:
+            other = k.thread_groups.get(pid)
+            targets = [] if other is None or all(x.exited for x in other.tasks) else [other]
+    elif pid == -1:
+        targets = [tg for tg in k.thread_groups.values()
+                   if tg.tgid > 1 and tg is not t.tg and not all(x.exited for x in tg.tasks)]
     else:
-        other_tg = t.kernel.thread_groups.get(abs(pid))
-        if other_tg is None or all(x.exited for x in other_tg.tasks):
-            raise ESRCH
-        tg = other_tg
+        targets = pgroups.group_members(k, t.tg.pgid if pid == 0 else -pid)
+    if not targets:
+        raise ESRCH
     sig = _check_sig(sig)
-    live = [x for x in tg.tasks if not x.exited]
+    for tg in targets:
+        if tg is t.tg:
+            _send_to_own_process(t, sig)
+        else:
+            pgroups.signal_process(k, tg, sig, t.tg.tgid, t.creds.ruid)
+    return 0
+
+
+def _send_to_own_process(t: Task, sig: int) -> None:
+    """The caller's own process: the caller itself takes it unless it
+    blocks the signal and another thread does not."""
+    live = [x for x in t.tg.tasks if not x.exited]
     target = t if t in live else live[0]
     if sig and target.signal_mask & (1 << (sig - 1)):
         for other in live:
             if not other.signal_mask & (1 << (sig - 1)):
                 target = other
                 break
-    return _send(t, target, sig, SI_USER)
+    _send(t, target, sig, SI_USER)
 
 
 def _thread(t: Task, tid: int, tgid: int | None) -> Task:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 
+from sentry.kernel import pgroups
 from sentry.kernel.resources import GUEST_CPUS
 from sentry.kernel.task import SigAction, Task, TaskStop, ThreadGroup
 from sentry.linuxerr import E2BIG, EBUSY, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH
@@ -123,6 +124,7 @@ def _fork(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: in
     if parent.fs is not None:
         tg.fs = parent.fs.fork(tg)
     nt = Task(k, tid, tg, mm, cpu)
+    pgroups.on_fork(k, parent, tg)
     nt.signal_mask = t.signal_mask
     nt.comm = t.comm
     nt.creds = t.creds
@@ -181,6 +183,7 @@ def sys_wait4(t: Task, pid: int, wstatus: int, options: int, rusage: int, *_: in
                 t.copy_out_bytes(rusage, bytes(144))
             tg.reaped = True
             k.thread_groups.pop(tg.tgid, None)
+            pgroups.on_reap(k, tg)
             return tg.tgid
     if options & WNOHANG:
         return 0
