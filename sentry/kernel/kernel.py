@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol, cast
 
 from sentry.abi.signals import NSIG, SIGKILL, SIGSEGV, signal_name
-from sentry.kernel import pgroups
+from sentry.kernel import jobctl, pgroups
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, FutexManager
 from sentry.kernel.signals import (
@@ -62,6 +62,7 @@ from sentry.kernel.signals import (
     SIG_IGN,
     SignalInfo,
     default_is_ignore,
+    default_is_stop,
     exception_signal_info,
     fault_signal_info,
     setup_frame,
@@ -345,14 +346,19 @@ class Kernel:
                     self._deadlock()
                     continue
             if not queue:
+                if jobctl.stopped_groups(self):
+                    self._deadlock()  # nothing left that could continue them
+                    continue
                 return
             task = queue.popleft()
-            if task.exited or task.blocked:
+            if not jobctl.runnable(task):
                 continue
             if task.resume is not None:
                 if not self._complete_syscall(task):
                     continue
             elif task.sig_pending and not self.deliver_pending(task):
+                continue
+            if not jobctl.runnable(task):
                 continue
             # Preemption: after SYSCALL_SLICE syscalls when others are
             # runnable (deterministic, at a syscall boundary); a host timer
@@ -372,7 +378,7 @@ class Kernel:
                 requeue = self._run_task(task, timeout)
             finally:
                 self.current = None
-            if task.exited or task.blocked:
+            if not jobctl.runnable(task):
                 continue
             if requeue:
                 queue.append(task)
@@ -421,12 +427,13 @@ class Kernel:
             task.cpu.set_reg("rax", ret & ((1 << 64) - 1))
         if task.sig_pending and not self.deliver_pending(task):
             return False
-        return not task.exited
+        return jobctl.runnable(task)
 
     def _deadlock(self) -> None:
         from sentry.kernel.blocking import Deadlock, report_deadlock
 
-        detail = "; ".join(f"tid {t.tid} {t.block_what}" for t in self.blocked.values())
+        detail = "; ".join([f"tid {t.tid} {t.block_what}" for t in self.blocked.values()]
+                           + [f"pid {tg.tgid} stopped" for tg in jobctl.stopped_groups(self)])
         exc = Deadlock(detail)
         handler = getattr(self, "on_deadlock", None)
         if handler is not None:
@@ -476,11 +483,17 @@ class Kernel:
         happens when the task next returns to user mode with the signal
         unblocked (``deliver_pending``)."""
         sig = info.signo
+        jobctl.prepare_signal(self, task, sig)
         action = task.tg.sigactions.get(sig)
         handler = action.handler if action is not None else SIG_DFL
         if sig != SIGKILL and (handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))):
             return
         bit = 1 << (sig - 1)
+        if handler == SIG_DFL and default_is_stop(sig) and not task.signal_mask & bit:
+            # Stop now (a blocked task stays blocked: its syscall carries on
+            # once the group continues, as Linux restarts it).
+            jobctl.do_group_stop(self, task, info)
+            return
         if not task.pending & bit:
             task.pending_info[sig] = info
         task.pending |= bit
@@ -517,6 +530,10 @@ class Kernel:
             handler = action.handler if action is not None else SIG_DFL
             if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
                 continue
+            if handler == SIG_DFL and default_is_stop(sig):
+                if jobctl.do_group_stop(self, task, info):
+                    break  # the rest waits until the group continues
+                continue
             if handler == SIG_DFL or action is None:
                 self._fatal(task, info)
                 return False
@@ -532,6 +549,10 @@ class Kernel:
                 self._fatal(task, SignalInfo(SIGSEGV, code=SI_KERNEL, fault=True))
                 return False
             break
+        if task.saved_sigmask is not None and not task.tg.group_stopped:
+            # No handler ran: the temporary mask (rt_sigsuspend) ends here.
+            task.set_signal_mask(task.saved_sigmask)
+            task.saved_sigmask = None
         task.sig_pending = bool(task.pending & ~task.signal_mask)
         return True
 
@@ -615,7 +636,9 @@ class Kernel:
         # do_notify_parent sends it only if it is a valid signal.
         if 0 < tg.exit_signal <= NSIG and live:
             code = CLD_KILLED if tg.fatal_signal else CLD_EXITED
-            self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid))
+            st = tg.exit_status or 0
+            status = st & 0x7F if code == CLD_KILLED else (st >> 8) & 0xFF
+            self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid, status=status))
 
     def _exit_robust_list(self, task: Task) -> None:
         """Linux ``exit_robust_list``: mark each lock the task still owns

@@ -55,8 +55,8 @@ MINSIGSTKSZ = 2048
 SI_USER, SI_KERNEL, SI_TKILL = 0, 0x80, -6
 ILL_ILLOPN, FPE_INTDIV, TRAP_BRKPT = 2, 1, 1
 
-# Default actions (Linux kernel/signal.c sig_kernel_*). Stop signals have no
-# job control to stop for here; they are ignored.
+# Default actions (Linux kernel/signal.c sig_kernel_*). Stop signals stop
+# the thread group (``sentry.kernel.jobctl``).
 _DEFAULT_IGNORE = frozenset({17, 18, 23, 28})  # CHLD, CONT, URG, WINCH
 _DEFAULT_STOP = frozenset({19, 20, 21, 22})
 
@@ -85,13 +85,14 @@ class SignalInfo:
     addr: int = 0  # si_addr for faults
     pid: int = 0  # si_pid/si_uid for kill
     uid: int = 0
+    status: int = 0  # si_status of SIGCHLD
     trapno: int = 0
     err: int = 0
     fault: bool = False
 
     def pack(self) -> bytes:
         head = struct.pack("<iii4x", self.signo, 0, self.code)
-        body = struct.pack("<Q", self.addr) if self.fault else struct.pack("<iI", self.pid, self.uid)
+        body = struct.pack("<Q", self.addr) if self.fault else struct.pack("<iIi", self.pid, self.uid, self.status)
         return (head + body).ljust(128, b"\0")
 
 
@@ -141,7 +142,11 @@ _FXSAVE = _fxsave_image()
 
 
 def default_is_ignore(sig: int) -> bool:
-    return sig in _DEFAULT_IGNORE or sig in _DEFAULT_STOP
+    return sig in _DEFAULT_IGNORE
+
+
+def default_is_stop(sig: int) -> bool:
+    return sig in _DEFAULT_STOP
 
 
 def on_alt_stack(t: Task, sp: int) -> bool:
@@ -160,6 +165,10 @@ def setup_frame(t: Task, info: SignalInfo, handler: int, flags: int, restorer: i
     cpu = t.cpu
     regs = cpu.get_regs()
     sp = regs["rsp"]
+    # After rt_sigsuspend the frame records the mask from before the call
+    # (Linux's saved_sigmask), which sigreturn then restores.
+    old_mask = t.signal_mask if t.saved_sigmask is None else t.saved_sigmask
+    t.saved_sigmask = None
     base, size, ss_flags = t.alt_stack
     on_alt = on_alt_stack(t, sp)
     if flags & SA_ONSTACK and size and not on_alt and not ss_flags & SS_DISABLE:
@@ -172,13 +181,13 @@ def setup_frame(t: Task, info: SignalInfo, handler: int, flags: int, restorer: i
     sc = _SIGCONTEXT.pack(
         *(regs[name] for name in _GP_ORDER),
         _USER_CS, 0, 0, _USER_DS,
-        info.err, info.trapno, t.signal_mask, info.addr if info.fault else 0, fpstate,
+        info.err, info.trapno, old_mask, info.addr if info.fault else 0, fpstate,
     )
     uc = (
         struct.pack("<QQ", _UC_SIGCONTEXT_SS | _UC_STRICT_RESTORE_SS, 0)
         + _STACK_T.pack(base, stack_flags, 0, size)
         + sc
-        + struct.pack("<Q", t.signal_mask)
+        + struct.pack("<Q", old_mask)
     )
     data = struct.pack("<Q", restorer) + uc + info.pack()
     _, err = t.mm.copy_out(frame, data, _OPTS)

@@ -71,6 +71,9 @@ class ThreadGroup:
         self.pgrp: ProcessGroup | None = None
         self.execed = False
         self.group_stopped = False
+        self.stop_signal = 0
+        self.stop_unreported = False  # a WUNTRACED wait has a stop to report
+        self.continue_unreported = False  # a WCONTINUED wait has one to report
 
     @property
     def pgid(self) -> int:
@@ -97,6 +100,9 @@ class Task:
         # The parent waiting in vfork until this task execs or exits.
         self.vfork_parent: Task | None = None
         self.signal_mask = 0
+        # The mask to restore once a temporary one (rt_sigsuspend) has
+        # served: the next signal frame records it; None when unused.
+        self.saved_sigmask: int | None = None
         # Pending signals: a bitmask plus the siginfo of each (standard
         # signals do not queue). ``sig_pending`` caches "some pending signal
         # is unblocked" so the syscall path tests one attribute.

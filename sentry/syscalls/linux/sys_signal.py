@@ -203,6 +203,29 @@ def sys_sigaltstack(t: Task, ss: int, old_ss: int, *_: int) -> int:
     return 0
 
 
+def sys_rt_sigsuspend(t: Task, mask: int, sigsetsize: int, *_: int) -> int:
+    """Wait for a signal with ``mask`` blocked meanwhile: EINVAL unless the
+    set is 8 bytes, EFAULT for an unreadable set, else EINTR once a signal
+    was delivered. The handler's frame records the mask from before the
+    call, so its return restores that (Linux ``saved_sigmask``)."""
+    if sigsetsize != 8:
+        raise EINVAL
+    (new,) = struct.unpack("<Q", t.copy_in_bytes(mask, 8))
+    old = t.signal_mask if t.saved_sigmask is None else t.saved_sigmask
+    t.saved_sigmask = old
+    t.set_signal_mask(new)
+
+    def done() -> int:
+        if not t.sig_pending and t.saved_sigmask is not None:
+            t.set_signal_mask(t.saved_sigmask)
+            t.saved_sigmask = None
+        return -EINTR.errno
+
+    if t.sig_pending:
+        return -EINTR.errno
+    t.kernel.block(t, "sigsuspend", done)
+
+
 def sys_pause(t: Task, *_: int) -> int:
     """Sleep until a signal is delivered; then EINTR."""
     t.kernel.block(t, "pauses", lambda: -EINTR.errno)

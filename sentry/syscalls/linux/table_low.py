@@ -24,6 +24,7 @@ from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_statfs as statfs
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
+from sentry.syscalls.linux import sys_wait as wait
 from sentry.syscalls.linux import sys_xattr as xattr
 from sentry.syscalls.linux.entries import (
     Entry,
@@ -63,7 +64,7 @@ LOW: dict[int, Entry] = {
     11: Supported("munmap", mmap.sys_munmap),
     12: Supported("brk", mmap.sys_brk),
     13: PartiallySupported("rt_sigaction", sig.sys_rt_sigaction, "SA_NOCLDWAIT and an ignored SIGCHLD do "
-                           "not reap children automatically; SA_NOCLDSTOP has no effect (no job control)"),
+                           "not reap children automatically; SA_NOCLDSTOP is honoured"),
     14: Supported("rt_sigprocmask", sig.sys_rt_sigprocmask),
     15: Supported("rt_sigreturn", sig.sys_rt_sigreturn),
     16: PartiallySupported("ioctl", file.sys_ioctl, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIONREAD on "
@@ -116,8 +117,7 @@ LOW: dict[int, Entry] = {
     58: Supported("vfork", thread.sys_vfork),
     59: PartiallySupported("execve", exec_.sys_execve, EXEC_NOTE),
     60: Supported("exit", thread.sys_exit),
-    61: PartiallySupported("wait4", thread.sys_wait4, "stopped and continued children are not reported; "
-                           "rusage is zero"),
+    61: PartiallySupported("wait4", wait.sys_wait4, "rusage is zero"),
     62: Supported("kill", sig.sys_kill),
     63: Supported("uname", ident.sys_uname),
     64: Unimplemented("semget", NOT_YET, SYSV_IPC),
@@ -188,7 +188,7 @@ LOW: dict[int, Entry] = {
     127: Supported("rt_sigpending", sig.sys_rt_sigpending),
     128: Unimplemented("rt_sigtimedwait", NOT_YET),
     129: Unimplemented("rt_sigqueueinfo", NOT_YET),
-    130: Unimplemented("rt_sigsuspend", NOT_YET),
+    130: Supported("rt_sigsuspend", sig.sys_rt_sigsuspend),
     131: Supported("sigaltstack", sig.sys_sigaltstack),
     132: Supported("utime", stat.sys_utime),
     133: Unimplemented("mknod", NOT_YET, "FIFOs and device nodes"),
