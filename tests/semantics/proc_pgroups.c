@@ -8,6 +8,15 @@
 
 #include <sys/wait.h>
 
+static int hup_fd = -1;
+
+static void on_hup(int sig)
+{
+    (void)sig;
+    write(hup_fd, "H", 1);
+    _exit(0);
+}
+
 static int stat_fields(int *pgrp, int *sid)
 {
     char buf[512];
@@ -156,5 +165,34 @@ int main(int argc, char **argv)
     CHECK("setpgid_child_after_exec", SC(SYS_setpgid, c, c));
     close(in[1]);
     wait_child("child4_status", c);
+
+    /* A group becomes orphaned with a stopped member when the member's
+     * parent (the only link to another group of the session) exits: the
+     * member gets SIGHUP (then SIGCONT). The middle process starts a
+     * session of its own, so where the grandchild is reparented to does
+     * not matter. */
+    int h[2];
+    MUST(pipe(h));
+    c = MUST(fork());
+    if (c == 0) {
+        setsid();
+        pid_t g = fork();
+        if (g == 0) {
+            setpgid(0, 0);
+            hup_fd = h[1];
+            signal(SIGHUP, on_hup);
+            raise(SIGSTOP);
+            write(h[1], "C", 1); /* continued without a hangup */
+            _exit(0);
+        }
+        int gst;
+        waitpid(g, &gst, WUNTRACED);
+        _exit(WIFSTOPPED(gst) ? 0 : 1);
+    }
+    wait_child("orphan_parent_status", c);
+    close(h[1]);
+    char got[4] = {0};
+    CHECK("orphaned_member_reports", read(h[0], got, sizeof got));
+    VALUE("orphaned_member_got_sighup", got[0] == 'H');
     return 0;
 }
