@@ -107,11 +107,12 @@ def _default_cc() -> bytearray:
 @dataclass
 class Termios:
     """A terminal's settings (the kernel's ``struct ktermios``). Defaults are
-    Linux's ``tty_std_termios`` (what a new pty slave starts with)."""
+    what a new pty replica starts with (Linux's ``tty_std_termios`` with
+    the pts driver's ``c_cflag = B38400 | CS8 | CREAD``)."""
 
     iflag: int = ICRNL | IXON
     oflag: int = OPOST | ONLCR
-    cflag: int = B38400 | CS8 | CREAD | HUPCL
+    cflag: int = B38400 | CS8 | CREAD
     lflag: int = ISIG | ICANON | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE | IEXTEN
     line: int = 0
     cc: bytearray = field(default_factory=_default_cc)

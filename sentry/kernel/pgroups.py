@@ -243,11 +243,15 @@ def on_exit(k: Kernel, tg: ThreadGroup) -> None:
                 signal_process(k, member, SIGCONT, 0)
 
 
-def signal_process(k: Kernel, tg: ThreadGroup, sig: int, sender_pid: int, uid: int = 0) -> None:
-    """Send ``sig`` (SI_USER from ``sender_pid``) to process ``tg``: to a
+SI_USER, SI_KERNEL = 0, 0x80
+
+
+def signal_process(k: Kernel, tg: ThreadGroup, sig: int, sender_pid: int, uid: int = 0,
+                   code: int = SI_USER) -> None:
+    """Send ``sig`` (``code``, SI_USER from ``sender_pid`` by default) to process ``tg``: to a
     thread that does not block it if there is one (Linux
     ``complete_signal``'s choice), else to the first live thread."""
-    from sentry.kernel.signals import SI_USER, SignalInfo
+    from sentry.kernel.signals import SignalInfo
 
     live = [x for x in tg.tasks if not x.exited]
     if not live or not sig:
@@ -259,4 +263,4 @@ def signal_process(k: Kernel, tg: ThreadGroup, sig: int, sender_pid: int, uid: i
             if not other.signal_mask & bit:
                 target = other
                 break
-    k.send_signal(target, SignalInfo(sig, code=SI_USER, pid=sender_pid, uid=uid))
+    k.send_signal(target, SignalInfo(sig, code=code, pid=sender_pid, uid=uid))

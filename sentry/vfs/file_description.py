@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sentry.abi.fcntl import (
     DT_DIR,
@@ -96,6 +96,9 @@ class FileDescription:
     #: The host fd behind a file the host backs (host files and
     #: directories); None for the sentry's own files (pipes, /proc, /dev).
     host_fd: int | None = None
+    #: The pseudo-terminal behind a /dev/ptmx or /dev/pts file
+    #: (``sentry.fsimpl.devpts.Terminal``); None for everything else.
+    terminal: Any = None
 
     def __init__(self, flags: int, dentry: Dentry | None = None) -> None:
         self.flags = flags & ~OPEN_ONLY_FLAGS

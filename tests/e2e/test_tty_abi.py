@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import termios
 from pathlib import Path
@@ -47,3 +48,20 @@ def test_terminal_ioctls_copy_the_kernel_structs(toolchain: str, tmp_path: Path)
     # run-guest puts its terminal back as it found it.
     assert not native[2]
     assert restored
+
+
+def test_python_pty_spawn_matches_native(tmp_path: Path) -> None:
+    """pty.spawn opens /dev/ptmx, runs a shell on the replica as its
+    controlling terminal and copies its output: ``tty`` names /dev/pts/N."""
+    code = 'import pty; pty.spawn(["/bin/sh", "-c", "tty; echo hi"])'
+    cmd = ["/usr/bin/python3", "-c", code]
+    native = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, cwd=tmp_path,
+                            env=dict(DEFAULT_ENV), timeout=60, check=False)
+    runner = default_runner()
+    sentry = subprocess.run([*runner, *cmd], stdin=subprocess.DEVNULL, capture_output=True, cwd=tmp_path,
+                            env=runner_env(runner, DEFAULT_ENV), timeout=300, check=False)
+    assert native.returncode == 0, native
+    assert (sentry.returncode, sentry.stderr) == (0, b"")
+    pattern = rb"/dev/pts/\d+\r\nhi\r\n"
+    assert re.fullmatch(pattern, native.stdout), native.stdout
+    assert re.fullmatch(pattern, sentry.stdout), sentry.stdout

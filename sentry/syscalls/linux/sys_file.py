@@ -72,6 +72,7 @@ from sentry.linuxerr import (
     ESPIPE,
     Errno,
 )
+from sentry.syscalls.linux import sys_tty as tty
 from sentry.syscalls.linux.args import s32, s64, u32
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, get_file, nofile_limit, start_of
 from sentry.usermem import bytes_io_sequence
@@ -273,6 +274,9 @@ def sys_ioctl(t: Task, fd: int, request: int, arg: int, *_: int) -> int:
         flags = f.status_flags()
         f.set_status_flags(flags | bit if on else flags & ~bit)
         return 0
+    handled = tty.ioctl(t, f, request, arg)
+    if handled is not None:
+        return handled
     # The file reads the struct at arg itself (after deciding the request
     # is its own: ENOTTY comes before EFAULT); one that writes a struct must
     # produce exactly the kernel struct's size (the caller's buffer is that

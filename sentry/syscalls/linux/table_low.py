@@ -68,7 +68,9 @@ LOW: dict[int, Entry] = {
     14: Supported("rt_sigprocmask", sig.sys_rt_sigprocmask),
     15: Supported("rt_sigreturn", sig.sys_rt_sigreturn),
     16: PartiallySupported("ioctl", file.sys_ioctl, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIONREAD on "
-                           "pipes and regular files, terminal requests passed to a host terminal; "
+                           "pipes and regular files; termios, window size, TIOCGPTN/TIOCSPTLCK, "
+                           "TIOCSCTTY/TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TCFLSH on "
+                           "pseudo-terminals; termios and window size passed to a host terminal; "
                            "other requests ENOTTY"),
     17: Supported("pread64", rw.sys_pread64),
     18: Supported("pwrite64", rw.sys_pwrite64),
