@@ -42,6 +42,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -144,6 +145,11 @@ class Kernel:
         self.futexes = FutexManager(self)
         # Process groups by pgid (``sentry.kernel.pgroups``).
         self.process_groups: dict[int, Any] = {}
+        # Host input the guest waits for (``sentry.fsimpl.devpts.host``):
+        # objects with ``ready`` (an Event), ``pump()`` and ``alive``; the
+        # idle loop waits on ``idle_wakeup`` instead of sleeping.
+        self.input_sources: list[Any] = []
+        self.idle_wakeup = threading.Event()
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
@@ -333,16 +339,25 @@ class Kernel:
     def run(self) -> None:
         """Run until no task is runnable and none can be woken."""
         queue = self.run_queue
+        sources = self.input_sources
         while True:
+            for src in sources:
+                if src.ready.is_set():
+                    src.pump()
             if self.blocked:
                 deadline = self._next_deadline()
                 if deadline is not None:
                     now = time.monotonic_ns()
                     if not queue and deadline > now:
-                        time.sleep((deadline - now) / 1e9)
+                        self._idle((deadline - now) / 1e9)
                         now = time.monotonic_ns()
                     self._fire_timers(now)
+                    if not queue:
+                        continue  # woken early by input, or timers to go
                 elif not queue:
+                    if any(src.alive for src in sources):
+                        self._idle(None)  # input may still wake someone
+                        continue
                     self._deadlock()
                     continue
             if not queue:
@@ -384,6 +399,22 @@ class Kernel:
                 queue.append(task)
             else:
                 queue.appendleft(task)
+
+    def _idle(self, timeout: float | None) -> None:
+        """Nothing to run: sleep until ``timeout`` (None: for ever) or,
+        with host input sources, until one has input."""
+        if not self.input_sources:
+            time.sleep(timeout or 0)
+            return
+        self.idle_wakeup.wait(timeout)
+        self.idle_wakeup.clear()
+
+    def poke(self) -> None:
+        """From any thread: end the running task's run soon, so the loop
+        looks at its input sources."""
+        cur = self.current
+        if cur is not None:
+            cast(UnicornAddressSpace, cur.mm.address_space).interrupt()
 
     @staticmethod
     def _interrupted(task: Task) -> int:
