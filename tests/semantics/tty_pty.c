@@ -206,6 +206,50 @@ int main(void)
         VALUE("proc_stat_tty_nr_major", (ttynr >> 8) & 0xfff);
         VALUE("proc_stat_tpgid", tpgid == getpgrp());
         CHECK("tiocsctty_again", ioctl(cs, TIOCSCTTY, 0));
+        /* Background jobs: SIGTTIN for a read, SIGTTOU for a change and
+         * (with TOSTOP) a write; EIO / success when the signal is ignored. */
+        for (int kind = 0; kind < 5; kind++) {
+            struct termios tostop;
+            tcgetattr(cs, &tostop);
+            if (kind == 2)
+                tostop.c_lflag |= TOSTOP;
+            else
+                tostop.c_lflag &= ~TOSTOP;
+            tcsetattr(cs, TCSANOW, &tostop);
+            pid_t b = MUST(fork());
+            if (b == 0) {
+                setpgid(0, 0);
+                struct termios cur;
+                tcgetattr(cs, &cur);
+                char x;
+                long r = 0;
+                if (kind == 0)
+                    r = read(cs, &x, 1);
+                else if (kind == 1)
+                    r = tcsetattr(cs, TCSANOW, &cur);
+                else if (kind == 2)
+                    r = write(cs, "w", 1);
+                else if (kind == 3) {
+                    signal(SIGTTOU, SIG_IGN);
+                    r = tcsetattr(cs, TCSANOW, &cur);
+                } else {
+                    signal(SIGTTIN, SIG_IGN);
+                    r = read(cs, &x, 1);
+                }
+                _exit(r < 0 ? (errno == EIO ? 20 : 21) : 10);
+            }
+            setpgid(b, b);
+            int bst;
+            MUST(waitpid(b, &bst, WUNTRACED));
+            char nm[32];
+            snprintf(nm, sizeof nm, "background_%d", kind);
+            VALUE(nm, WIFSTOPPED(bst) ? 100 + WSTOPSIG(bst) : WIFEXITED(bst) ? WEXITSTATUS(bst) : -1);
+            kill(b, SIGKILL);
+            waitpid(b, &bst, 0);
+        }
+        tcgetattr(cs, &t);
+        t.c_lflag &= ~TOSTOP;
+        tcsetattr(cs, TCSANOW, &t);
         CHECK("tcsetpgrp_missing", tcsetpgrp(cs, 0x3fffff00));
         /* A job in its own group in the foreground gets ^C, ^Z, SIGWINCH. */
         pid_t job = MUST(fork());
