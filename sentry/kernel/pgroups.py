@@ -225,6 +225,8 @@ def on_exit(k: Kernel, tg: ThreadGroup) -> None:
     stopped members get SIGHUP and SIGCONT."""
     candidates: list[ProcessGroup] = []
     pg = tg.pgrp
+    if pg is not None and pg.session.leader is tg and pg.session.terminal is not None:
+        _leader_exit_hangup(k, tg, pg.session)
     parent = _parent(k, tg)
     if (pg is not None and parent is not None and parent.pgrp is not pg
             and parent.pgrp is not None and parent.pgrp.session is pg.session):
@@ -244,6 +246,21 @@ def on_exit(k: Kernel, tg: ThreadGroup) -> None:
 
 
 SI_USER, SI_KERNEL = 0, 0x80
+
+
+def _leader_exit_hangup(k: Kernel, tg: ThreadGroup, s: Session) -> None:
+    """The session leader exits (Linux ``disassociate_ctty(1)``): the
+    terminal's foreground group gets SIGHUP and the terminal controls no
+    session any more."""
+    term = s.terminal
+    fg = getattr(term, "foreground", None)
+    if fg is not None:
+        for member in fg.live_members():
+            if member is not tg:
+                signal_process(k, member, SIGHUP, 0, code=SI_KERNEL)
+    term.session = None
+    term.foreground = None
+    s.terminal = None
 
 
 def signal_process(k: Kernel, tg: ThreadGroup, sig: int, sender_pid: int, uid: int = 0,

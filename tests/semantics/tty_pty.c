@@ -64,6 +64,12 @@ static void note_signal(int sig)
     write(sig_pipe[1], &c, 1);
 }
 
+static void note_signal_and_exit(int sig)
+{
+    note_signal(sig);
+    _exit(0);
+}
+
 int main(void)
 {
     start();
@@ -273,6 +279,19 @@ int main(void)
         CHECK("tcsetpgrp_back", tcsetpgrp(cs, getpgrp()));
         kill(job, SIGKILL);
         waitpid(job, &wst, 0);
+        /* A foreground job gets SIGHUP when the session leader exits. */
+        pid_t hup = MUST(fork());
+        if (hup == 0) {
+            setpgid(0, 0);
+            signal(SIGTTOU, SIG_IGN); /* may take the terminal from the background */
+            tcsetpgrp(cs, getpgrp());
+            signal(SIGHUP, note_signal_and_exit);
+            write(ready_pipe[1], "h", 1);
+            for (;;)
+                pause();
+        }
+        MUST(read(ready_pipe[0], &ch, 1));
+        VALUE("hup_job_in_foreground", tcgetpgrp(cs) == hup);
         _exit(0);
     }
     char ch;
@@ -293,6 +312,8 @@ int main(void)
     int cst;
     MUST(waitpid(c, &cst, 0));
     VALUE("session_child_status", WIFEXITED(cst) ? WEXITSTATUS(cst) : 128 + WTERMSIG(cst));
+    MUST(read(sig_pipe[0], &ch, 1));
+    VALUE("leader_exit_hangs_up_foreground", ch);
     drain(buf, sizeof buf - 1);
     expect_text("ctrl_z_echo", buf, "^Z");
 
