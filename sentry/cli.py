@@ -119,9 +119,8 @@ def host_terminal_restored(fd: int = 0) -> Iterator[None]:
     except (OSError, termios.error):
         yield
         return
-    try:
-        yield
-    finally:
+
+    def restore() -> None:
         # Restoring from a background process group would stop us (SIGTTOU).
         old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
         try:
@@ -130,6 +129,22 @@ def host_terminal_restored(fd: int = 0) -> Iterator[None]:
             pass
         finally:
             signal.signal(signal.SIGTTOU, old)
+
+    def leave(sig: int, _frame: object) -> None:
+        # SIGTERM or SIGHUP would end Python without running ``finally``
+        # (and an exception raised here may land in a ctypes callback that
+        # swallows it): restore now, then die of the signal as before.
+        restore()
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+
+    old_handlers = {s: signal.signal(s, leave) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+        restore()
 
 
 if __name__ == "__main__":

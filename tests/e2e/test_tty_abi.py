@@ -8,8 +8,10 @@ from __future__ import annotations
 import os
 import pty
 import re
+import signal
 import subprocess
 import termios
+import time
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,24 @@ def test_python_pty_spawn_matches_native(tmp_path: Path) -> None:
     pattern = rb"/dev/pts/\d+\r\nhi\r\n"
     assert re.fullmatch(pattern, native.stdout), native.stdout
     assert re.fullmatch(pattern, sentry.stdout), sentry.stdout
+
+
+def test_host_terminal_restored_after_sigterm(tmp_path: Path) -> None:
+    """On a terminal run-guest puts it in raw mode for the guest's own
+    line discipline; killed with SIGTERM it still restores the modes."""
+    master, slave = pty.openpty()
+    try:
+        before = termios.tcgetattr(slave)
+        runner = default_runner()
+        proc = subprocess.Popen([*runner, "/bin/busybox", "sh"], stdin=slave, stdout=slave, stderr=slave,
+                                cwd=tmp_path, env=runner_env(runner, DEFAULT_ENV), start_new_session=True)
+        deadline = time.monotonic() + 120
+        while termios.tcgetattr(slave) == before:
+            assert time.monotonic() < deadline, "run-guest never switched the terminal to raw mode"
+            time.sleep(0.05)
+        proc.terminate()
+        assert proc.wait(timeout=120) == -signal.SIGTERM
+        assert termios.tcgetattr(slave) == before
+    finally:
+        os.close(slave)
+        os.close(master)
