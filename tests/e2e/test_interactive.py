@@ -24,6 +24,7 @@ from sentry.testing.harness import default_runner, runner_env
 
 BASH = "/usr/bin/bash-static"
 BUSYBOX = "/bin/busybox"
+ZSH = "/bin/zsh-static"
 DEADLINE = 120.0
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed (scripts/setup)")
@@ -110,6 +111,8 @@ def run_session(cmd: list[str], tmp: Path, env: dict[str, str]) -> tuple[str, st
     [
         pytest.param([BASH, "--norc", "--noprofile", "-i"], id="bash-static",
                      marks=pytest.mark.skipif(not Path(BASH).exists(), reason="bash-static not installed")),
+        pytest.param([ZSH, "-f"], id="zsh-static",
+                     marks=pytest.mark.skipif(not Path(ZSH).exists(), reason="zsh-static not installed")),
         pytest.param([BUSYBOX, "sh"], id="busybox-sh"),
     ],
 )
