@@ -11,9 +11,13 @@ not exist, 126 when it cannot be executed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import sys
+import termios
+from collections.abc import Iterator
 from typing import TextIO
 
 import sentry
@@ -94,14 +98,53 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     from sentry.runner import run_program
 
-    return run_program(
-        args.program,
-        [args.program, *args.args],
-        env,
-        strace_out=trace_out if args.strace else None,
-        root=args.root,
-        stats_out=args.stats,
-    )
+    with host_terminal_restored():
+        return run_program(
+            args.program,
+            [args.program, *args.args],
+            env,
+            strace_out=trace_out if args.strace else None,
+            root=args.root,
+            stats_out=args.stats,
+        )
+
+
+@contextlib.contextmanager
+def host_terminal_restored(fd: int = 0) -> Iterator[None]:
+    """Put the host terminal on ``fd`` (if it is one) back into the modes it
+    had on entry, however the run ends: a guest may change them through its
+    inherited stdin (TCSETS passes through) and die without undoing it."""
+    try:
+        saved = termios.tcgetattr(fd)
+    except (OSError, termios.error):
+        yield
+        return
+
+    def restore() -> None:
+        # Restoring from a background process group would stop us (SIGTTOU).
+        old = signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+        try:
+            termios.tcsetattr(fd, termios.TCSANOW, saved)
+        except (OSError, termios.error):
+            pass
+        finally:
+            signal.signal(signal.SIGTTOU, old)
+
+    def leave(sig: int, _frame: object) -> None:
+        # SIGTERM or SIGHUP would end Python without running ``finally``
+        # (and an exception raised here may land in a ctypes callback that
+        # swallows it): restore now, then die of the signal as before.
+        restore()
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+
+    old_handlers = {s: signal.signal(s, leave) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old_handlers.items():
+            signal.signal(s, h)
+        restore()
 
 
 if __name__ == "__main__":

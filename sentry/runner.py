@@ -10,7 +10,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from sentry import hostfd
 from sentry.abi.misc import RLIMIT_NOFILE
@@ -29,8 +29,11 @@ from sentry.syscalls.linux.sys_exec import interpreter_opener
 from sentry.syscalls.linux.table import build_table
 from sentry.vfs.context import FSContext
 from sentry.vfs.dentry import Dentry
-from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY
+from sentry.vfs.file_description import O_RDONLY, O_RDWR, O_WRONLY, FileDescription
 from sentry.vfs.resolve import lookup_at
+
+if TYPE_CHECKING:
+    from sentry.fsimpl.devpts.host import HostTerminal
 
 
 def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
@@ -43,7 +46,29 @@ def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
     tg.umask = os.umask(0)
 
 
-def _stdio_table(fs: FSContext, root: str | None, limit: int) -> FDTable:
+def _attach_host_terminal(fs: FSContext) -> HostTerminal | None:
+    """The guest's own terminal when run-guest's stdin is a host terminal
+    (``sentry.fsimpl.devpts.host``), else None."""
+    from sentry.fsimpl.devpts import PtsDir
+    from sentry.fsimpl.devpts.host import attach
+
+    try:
+        pts = lookup_at(fs, fs.root, b"/dev/pts")
+    except Errno:
+        return None
+    if not isinstance(pts, PtsDir):
+        return None
+    return attach(None, pts.registry, os.getuid())
+
+
+def _make_controlling(tg: ThreadGroup, host_term: HostTerminal) -> None:
+    """The first process leads the session the guest's terminal controls."""
+    from sentry.fsimpl.devpts import acquire_controlling
+
+    acquire_controlling(host_term.term, tg)
+
+
+def _stdio_table(fs: FSContext, root: str | None, limit: int, host_term: HostTerminal | None = None) -> FDTable:
     """fds 0-2 are the host's stdio, never closed on the host; ``limit``
     is the guest's RLIMIT_NOFILE (``_guest_nofile``). A redirected regular file that lies in the guest's
     writable tree gets its dentry (it is that file, metadata and all); any
@@ -58,8 +83,14 @@ def _stdio_table(fs: FSContext, root: str | None, limit: int) -> FDTable:
         except OSError:
             continue
         acc = _host_access(fd, flags)
-        dentry = _stdio_dentry(fd, st, fs, root) if stat.S_ISREG(st.st_mode) else None
-        f = HostFile(fd, acc, owns_fd=False, dentry=dentry)
+        f: FileDescription
+        if host_term is not None and os.isatty(fd):
+            # The host terminal itself stays run-guest's; the guest gets
+            # its own terminal backed by it.
+            f = host_term.open_replica(acc)
+        else:
+            dentry = _stdio_dentry(fd, st, fs, root) if stat.S_ISREG(st.st_mode) else None
+            f = HostFile(fd, acc, owns_fd=False, dentry=dentry)
         table.new_fd(f, min_fd=fd)
         f.dec_ref()
     return table
@@ -290,14 +321,23 @@ def _boot_and_run(
     cpu.rip = image.entry
     cpu.rsp = image.stack_pointer
     nofile = _guest_nofile()
-    task = kernel.create_process(mm, _stdio_table(fs, root, nofile[0]), cpu)
+    host_term = _attach_host_terminal(fs)
+    task = kernel.create_process(mm, _stdio_table(fs, root, nofile[0], host_term), cpu)
+    if host_term is not None:
+        _make_controlling(task.tg, host_term)
+        kernel.input_sources.append(host_term)
+        host_term.start(kernel.poke, kernel.idle_wakeup.set)
     task.tg.rlimits[RLIMIT_NOFILE] = nofile  # not the sentry's raised one
     task.comm = os.fsencode(filename).rsplit(b"/", 1)[-1][:15]
     _setup_fs(task.tg, fs)
     if strace_out is not None:
         strace_out.write(f'execve("{filename}", {argv!r}, {len(envv)} vars) = 0\n'.replace("'", '"'))
     try:
-        kernel.run()
+        try:
+            kernel.run()
+        finally:
+            if host_term is not None:
+                host_term.stop()
     except KeyboardInterrupt:
         print("run-guest: interrupted", file=sys.stderr)
         return 130

@@ -8,6 +8,7 @@ overridden by the part that implements them.
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -54,6 +55,13 @@ class KernelCore:
         self._next_tid = 1
         self.unknown_syscalls_seen: set[int] = set()
         self.internal_errors: list[str] = []
+        # Process groups by pgid (``sentry.kernel.pgroups``).
+        self.process_groups: dict[int, Any] = {}
+        # Host input the guest waits for (``sentry.fsimpl.devpts.host``):
+        # objects with ``ready`` (an Event), ``pump()`` and ``alive``; the
+        # idle loop waits on ``idle_wakeup`` instead of sleeping.
+        self.input_sources: list[Any] = []
+        self.idle_wakeup = threading.Event()
         # Who hears of a deadlock (tests); None: ``report_deadlock``.
         self.on_deadlock: Callable[[Deadlock], None] | None = None
 
@@ -69,6 +77,10 @@ class KernelCore:
 
     def wake(self, task: Task, result: int | None = None) -> None:
         """``scheduler``: end ``task``'s wait."""
+        raise NotImplementedError
+
+    def make_runnable(self, task: Task) -> None:
+        """``scheduler``: put ``task`` on the run queue."""
         raise NotImplementedError
 
     def fire_due_timers(self, now: int | None = None) -> None:

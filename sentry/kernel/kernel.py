@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sentry.kernel import pgroups
 from sentry.kernel.dispatch import Dispatch, Handler, SyscallTable, SyscallTracer
 from sentry.kernel.fd_table import FDTable
 from sentry.kernel.scheduler import Scheduler
@@ -62,6 +63,7 @@ class Kernel(Dispatch, Scheduler, SignalDelivery, TaskExit):
         tg = ThreadGroup(tid, fd_table, parent_tgid)
         t = Task(self, tid, tg, mm, cpu)
         tg.tasks.append(t)
+        pgroups.new_session(self, tg)
         self.tasks[tid] = t
         self.thread_groups[tid] = tg
         self.run_queue.append(t)

@@ -38,7 +38,7 @@ from sentry.hostarch import PAGE_SIZE
 from sentry.linuxerr import EAGAIN, EBUSY, EINVAL, ENOTTY, EPERM, EPIPE
 from sentry.safemem import BlockSeq, ReaderFunc, WriterFunc
 from sentry.usermem import IOSequence
-from sentry.vfs.file_description import FileDescription
+from sentry.vfs.file_description import FileDescription, ReadArg
 from sentry.vfs.waiter import (
     EVENT_ERR,
     EVENT_HUP,
@@ -321,7 +321,7 @@ class PipeFile(FileDescription):
     def utimens(self, atime: tuple[int, int], mtime: tuple[int, int]) -> None:
         return None
 
-    def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
+    def ioctl(self, request: int, arg: int, read_arg: ReadArg | None = None) -> tuple[int, bytes | None]:
         if request == FIONREAD:
             return 0, struct.pack("<i", min(self.pipe.size(), 0x7FFFFFFF))
         raise ENOTTY

@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from sentry.abi.signals import SA_RESTART, SIG_DFL, SIG_IGN, signal_name
+from sentry.kernel import jobctl
 from sentry.kernel.core import KernelCore
 from sentry.kernel.signals import exception_signal_info, fault_signal_info
 from sentry.kernel.task import Task, TaskStop
@@ -228,29 +229,41 @@ class Scheduler(KernelCore):
     def run(self) -> None:
         """Run until no task is runnable and none can be woken."""
         queue = self.run_queue
+        sources = self.input_sources
         while True:
+            for src in sources:
+                if src.ready.is_set():
+                    src.pump()
             if self.blocked:
                 deadline = self._next_deadline()
                 if deadline is not None:
                     now = time.monotonic_ns()
                     if not queue and deadline > now:
-                        time.sleep((deadline - now) / 1e9)
+                        self._idle((deadline - now) / 1e9)
                         now = time.monotonic_ns()
                     self._fire_timers(now)
                     if not queue:
-                        continue  # a kernel timer fired: the tasks still wait
+                        continue  # woken early by input, or a kernel timer fired
                 elif not queue:
+                    if any(src.alive for src in sources):
+                        self._idle(None)  # input may still wake someone
+                        continue
                     self._deadlock()
                     continue
             if not queue:
+                if jobctl.stopped_groups(self):
+                    self._deadlock()  # nothing left that could continue them
+                    continue
                 return
             task = queue.popleft()
-            if task.exited or task.blocked:
+            if not jobctl.runnable(task):
                 continue
             if task.wait is not None:
                 if not self._complete_syscall(task):
                     continue
             elif task.sig_pending and not self.deliver_pending(task):
+                continue
+            if not jobctl.runnable(task):
                 continue
             # Preemption when others are runnable: after SYSCALL_SLICE
             # syscalls (deterministic, at a syscall boundary) or TIME_SLICE_US
@@ -268,12 +281,28 @@ class Scheduler(KernelCore):
                 requeue = self._run_task(task, timeout, cpu_slice)
             finally:
                 self.current = None
-            if task.exited or task.blocked:
+            if not jobctl.runnable(task):
                 continue
             if requeue:
                 queue.append(task)
             else:
                 queue.appendleft(task)
+
+    def _idle(self, timeout: float | None) -> None:
+        """Nothing to run: sleep until ``timeout`` (None: for ever) or,
+        with host input sources, until one has input."""
+        if not self.input_sources:
+            time.sleep(timeout or 0)
+            return
+        self.idle_wakeup.wait(timeout)
+        self.idle_wakeup.clear()
+
+    def poke(self) -> None:
+        """From any thread: end the running task's run soon, so the loop
+        looks at its input sources."""
+        cur = self.current
+        if cur is not None:
+            cur.mm.address_space.interrupt()
 
     def _restart_or_eintr(self, task: Task) -> int | None:
         """Linux ``handle_signal`` for ERESTARTSYS: EINTR if the signal
@@ -313,12 +342,13 @@ class Scheduler(KernelCore):
             task.cpu.set_reg("rax", ret & ((1 << 64) - 1))
         if task.sig_pending and not self.deliver_pending(task):
             return False
-        return not task.exited
+        return jobctl.runnable(task)
 
     def _deadlock(self) -> None:
         from sentry.kernel.blocking import Deadlock, report_deadlock
 
-        detail = "; ".join(f"tid {t.tid} {_wait_of(t).what}" for t in self.blocked.values())
+        detail = "; ".join([f"tid {t.tid} {_wait_of(t).what}" for t in self.blocked.values()]
+                           + [f"pid {tg.tgid} stopped" for tg in jobctl.stopped_groups(self)])
         exc = Deadlock(detail)
         handler = self.on_deadlock
         if handler is not None:

@@ -56,8 +56,8 @@ if TYPE_CHECKING:
     from sentry.kernel.task import Task
 
 
-# Default actions (Linux kernel/signal.c sig_kernel_*). Stop signals have no
-# job control to stop for here; they are ignored.
+# Default actions (Linux kernel/signal.c sig_kernel_*). Stop signals stop
+# the thread group (``sentry.kernel.jobctl``).
 _DEFAULT_IGNORE = frozenset({17, 18, 23, 28})  # CHLD, CONT, URG, WINCH
 _DEFAULT_STOP = frozenset({19, 20, 21, 22})
 
@@ -86,13 +86,14 @@ class SignalInfo:
     addr: int = 0  # si_addr for faults
     pid: int = 0  # si_pid/si_uid for kill
     uid: int = 0
+    status: int = 0  # si_status of SIGCHLD
     trapno: int = 0
     err: int = 0
     fault: bool = False
 
     def pack(self) -> bytes:
         head = struct.pack("<iii4x", self.signo, 0, self.code)
-        body = struct.pack("<Q", self.addr) if self.fault else struct.pack("<iI", self.pid, self.uid)
+        body = struct.pack("<Q", self.addr) if self.fault else struct.pack("<iIi", self.pid, self.uid, self.status)
         return (head + body).ljust(128, b"\0")
 
 
@@ -142,7 +143,11 @@ _FXSAVE = _fxsave_image()
 
 
 def default_is_ignore(sig: int) -> bool:
-    return sig in _DEFAULT_IGNORE or sig in _DEFAULT_STOP
+    return sig in _DEFAULT_IGNORE
+
+
+def default_is_stop(sig: int) -> bool:
+    return sig in _DEFAULT_STOP
 
 
 def on_alt_stack(t: Task, sp: int) -> bool:

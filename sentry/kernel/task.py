@@ -18,6 +18,7 @@ from sentry.vfs.waiter import Queue
 if TYPE_CHECKING:
     from sentry.kernel.fd_table import FDTable
     from sentry.kernel.kernel import Kernel
+    from sentry.kernel.pgroups import ProcessGroup
     from sentry.kernel.scheduler import Wait
     from sentry.kernel.signals import SignalInfo
     from sentry.mm import MemoryManager
@@ -72,9 +73,6 @@ class ThreadGroup:
         # sets it, fork copies it with ``fs.fork(child_tg)``.
         self.fs: FSContext | None = None
         self.rlimits: dict[int, tuple[int, int]] = {}
-        # No process groups or sessions yet: each process leads its own.
-        self.pgid = tgid
-        self.sid = tgid
         self.dumpable = 1  # prctl PR_SET_DUMPABLE
         self.oom_score_adj = 0
         # Signalfd readers wait here; a signal sent to any of the group's
@@ -82,6 +80,23 @@ class ThreadGroup:
         self.signalfd_queue = Queue()
         # Pidfds wait here for the process to exit.
         self.exit_queue = Queue()
+        # Job control (``sentry.kernel.pgroups``): the process group, whether
+        # the process has exec'd since fork (setpgid by the parent is then
+        # EACCES), and whether a stop signal stopped the whole group.
+        self.pgrp: ProcessGroup | None = None
+        self.execed = False
+        self.group_stopped = False
+        self.stop_signal = 0
+        self.stop_unreported = False  # a WUNTRACED wait has a stop to report
+        self.continue_unreported = False  # a WCONTINUED wait has one to report
+
+    @property
+    def pgid(self) -> int:
+        return self.pgrp.pgid if self.pgrp is not None else self.tgid
+
+    @property
+    def sid(self) -> int:
+        return self.pgrp.session.sid if self.pgrp is not None else self.tgid
 
 
 class Task:

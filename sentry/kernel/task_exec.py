@@ -57,4 +57,5 @@ def begin_new_exec(t: Task, mm: MemoryManager, entry: int, sp: int, name: str) -
     t.signal_frames.clear()
     t.robust_list = (0, 0)
     t.rseq = (0, 0, 0)
+    tg.execed = True  # the parent's setpgid is now EACCES
     t.comm = name.rsplit("/", 1)[-1].encode("utf-8", "surrogateescape")[: TASK_COMM_LEN - 1]

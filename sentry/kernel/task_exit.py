@@ -14,6 +14,7 @@ import struct
 
 from sentry.abi.futex import FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS, ROBUST_LIST_LIMIT
 from sentry.abi.signals import CLD_EXITED, CLD_KILLED, NSIG
+from sentry.kernel import pgroups
 from sentry.kernel.core import KernelCore
 from sentry.kernel.signals import SignalInfo
 from sentry.kernel.task import Task, ThreadGroup
@@ -70,6 +71,7 @@ class TaskExit(KernelCore):
             if task.mm.users == 0:
                 task.mm.release()
             tg.exit_queue.notify(EVENT_IN)
+            pgroups.on_exit(self, tg)
             self._notify_parent(tg)
 
     def release_vfork_parent(self, task: Task) -> None:
@@ -93,7 +95,9 @@ class TaskExit(KernelCore):
         # do_notify_parent sends it only if it is a valid signal.
         if 0 < tg.exit_signal <= NSIG and live:
             code = CLD_KILLED if tg.fatal_signal else CLD_EXITED
-            self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid))
+            st = tg.exit_status or 0
+            status = st & 0x7F if code == CLD_KILLED else (st >> 8) & 0xFF
+            self.send_signal(live[0], SignalInfo(tg.exit_signal, code=code, pid=tg.tgid, status=status))
 
     def _exit_robust_list(self, task: Task) -> None:
         """Linux ``exit_robust_list``: mark each lock the task still owns

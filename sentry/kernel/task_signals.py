@@ -15,9 +15,10 @@ from sentry.abi.signals import (
     SIGKILL,
     SIGSEGV,
 )
+from sentry.kernel import jobctl
 from sentry.kernel.core import KernelCore
 from sentry.kernel.scheduler import interrupted_result
-from sentry.kernel.signals import SignalInfo, default_is_ignore, setup_frame
+from sentry.kernel.signals import SignalInfo, default_is_ignore, default_is_stop, setup_frame
 from sentry.kernel.task import Task
 from sentry.linuxerr import Errno
 from sentry.vfs.waiter import EVENT_IN
@@ -32,6 +33,7 @@ class SignalDelivery(KernelCore):
         happens when the task next returns to user mode with the signal
         unblocked (``deliver_pending``)."""
         sig = info.signo
+        jobctl.prepare_signal(self, task, sig)
         action = task.tg.sigactions.get(sig)
         handler = action.handler if action is not None else SIG_DFL
         bit = 1 << (sig - 1)
@@ -39,6 +41,11 @@ class SignalDelivery(KernelCore):
         # (its action may change before it is unblocked; a signalfd reads it).
         ignored = handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig))
         if sig != SIGKILL and ignored and not task.signal_mask & bit:
+            return
+        if handler == SIG_DFL and default_is_stop(sig) and not task.signal_mask & bit:
+            # Stop now (a blocked task stays blocked: its syscall carries on
+            # once the group continues, as Linux restarts it).
+            jobctl.do_group_stop(self, task, info)
             return
         if not task.pending & bit:
             task.pending_info[sig] = info
@@ -82,6 +89,10 @@ class SignalDelivery(KernelCore):
             handler = action.handler if action is not None else SIG_DFL
             if handler == SIG_IGN or (handler == SIG_DFL and default_is_ignore(sig)):
                 continue
+            if handler == SIG_DFL and default_is_stop(sig):
+                if jobctl.do_group_stop(self, task, info):
+                    break  # the rest waits until the group continues
+                continue
             if handler == SIG_DFL or action is None:
                 self._fatal(task, info)
                 return False
@@ -97,7 +108,7 @@ class SignalDelivery(KernelCore):
                 self._fatal(task, SignalInfo(SIGSEGV, code=SI_KERNEL, fault=True))
                 return False
             break
-        if task.saved_signal_mask is not None:
+        if task.saved_signal_mask is not None and not task.tg.group_stopped:
             # No handler frame took the mask a temporary one replaced (the
             # signal was ignored): put it back now (Linux
             # ``restore_saved_sigmask``).

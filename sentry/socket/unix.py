@@ -29,6 +29,7 @@ from __future__ import annotations
 import itertools
 import struct
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 from sentry.linuxerr import (
@@ -764,7 +765,8 @@ class UnixSocket(SocketFile):
 
     # -- lifetime ----------------------------------------------------------------------------------------
 
-    def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
+    def ioctl(self, request: int, arg: int, read_arg: Callable[[int], bytes] | None = None,
+              ) -> tuple[int, bytes | None]:
         from sentry.abi.fcntl import FIONREAD
 
         if request == FIONREAD:

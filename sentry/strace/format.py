@@ -15,6 +15,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable
 
+from sentry.abi import termios as termios_abi
 from sentry.abi.fcntl import AT_FDCWD
 from sentry.abi.signals import signal_name
 from sentry.linuxerr import name_of
@@ -46,7 +47,7 @@ _MAP_FLAGS = [(0x10, "MAP_FIXED"), (0x20, "MAP_ANONYMOUS"), (0x40, "MAP_32BIT"),
               (0x8000, "MAP_POPULATE"), (0x20000, "MAP_STACK"), (0x100000, "MAP_FIXED_NOREPLACE")]
 _ARCH_PRCTL = {0x1001: "ARCH_SET_GS", 0x1002: "ARCH_SET_FS", 0x1003: "ARCH_GET_FS", 0x1004: "ARCH_GET_GS",
                0x3001: "ARCH_CET_STATUS"}
-_IOCTL = {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x541B: "FIONREAD"}
+_IOCTL = termios_abi.NAMES
 _CLOCKS = ["CLOCK_REALTIME", "CLOCK_MONOTONIC", "CLOCK_PROCESS_CPUTIME_ID", "CLOCK_THREAD_CPUTIME_ID",
            "CLOCK_MONOTONIC_RAW", "CLOCK_REALTIME_COARSE", "CLOCK_MONOTONIC_COARSE", "CLOCK_BOOTTIME"]
 _SIGHOW = ["SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK"]

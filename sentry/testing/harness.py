@@ -238,7 +238,7 @@ def _resolve_program(program_or_source: str | os.PathLike[str], toolchain: Toolc
     return path.resolve()
 
 
-def _runner_env(runner: Sequence[str], guest_env: Mapping[str, str]) -> dict[str, str]:
+def runner_env(runner: Sequence[str], guest_env: Mapping[str, str]) -> dict[str, str]:
     """The environment of the sentry process itself (not of the guest).
 
     run-guest copies HOME and TERM from its own environment into the
@@ -341,7 +341,7 @@ def compare(
         sentry = _run(
             "sentry",
             sentry_argv,
-            env=_runner_env(runner, guest_env),
+            env=runner_env(runner, guest_env),
             stdin=stdin,
             cwd=dirs["sentry"],
             timeout=sentry_timeout,

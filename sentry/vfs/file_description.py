@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sentry.abi.fcntl import (
     DT_DIR,
@@ -61,6 +61,9 @@ from sentry.linuxerr import (
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dirent
 from sentry.vfs.waiter import EVENT_IN, EVENT_OUT, EVENT_RD_NORM, EVENT_WR_NORM, Entry
+
+#: ``read_arg(n)``: the ``n`` bytes an ioctl's argument points at (EFAULT).
+ReadArg = Callable[[int], bytes]
 
 if TYPE_CHECKING:
     from sentry.mm import MMapOpts
@@ -99,6 +102,10 @@ class FileDescription:
     #: Whether a write failing with EPIPE raises SIGPIPE (pipes and stream
     #: sockets; datagram and seqpacket sockets only fail).
     epipe_signals = True
+
+    #: The pseudo-terminal behind a /dev/ptmx or /dev/pts file
+    #: (``sentry.fsimpl.devpts.Terminal``); None for everything else.
+    terminal: Any = None
 
     def __init__(self, flags: int, dentry: Dentry | None = None) -> None:
         self.flags = flags & ~OPEN_ONLY_FLAGS
@@ -207,8 +214,12 @@ class FileDescription:
             return self.dentry.stat()
         raise EBADF
 
-    def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
-        """Returns ``(result, bytes to copy out to arg or None)``."""
+    def ioctl(self, request: int, arg: int, read_arg: ReadArg | None = None) -> tuple[int, bytes | None]:
+        """Returns ``(result, bytes to copy out to arg or None)``. ``read_arg(n)``
+        returns the ``n`` bytes at ``arg`` (raising EFAULT) for requests that
+        read a struct (``sentry.abi.termios.IN_SIZES``: exactly the
+        struct's size); call it only once the request is known to be the
+        file's, so a foreign request is ENOTTY whatever ``arg`` is."""
         raise ENOTTY
 
     def truncate(self, length: int) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sentry.abi.fcntl import S_IFCHR
 from sentry.fsimpl.dev.devices import FullFile, NullFile, RandomFile, ZeroFile
+from sentry.fsimpl.devpts import PtsRegistry, add_devpts
 from sentry.fsimpl.kernfs import KDir, KFile, KSymlink
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription
@@ -44,4 +45,5 @@ def new_devfs(mf: Any = None) -> KDir:
     for i, name in enumerate((b"stdin", b"stdout", b"stderr")):
         root.add(KSymlink(name, b"/proc/self/fd/%d" % i, dev=dev))
     root.add(KSymlink(b"fd", b"/proc/self/fd", dev=dev))
+    add_devpts(root, PtsRegistry())
     return root

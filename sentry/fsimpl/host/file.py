@@ -21,6 +21,7 @@ import struct
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from sentry.abi import termios
 from sentry.abi.fcntl import (
     DT_DIR,
     FIONREAD,
@@ -32,8 +33,6 @@ from sentry.abi.fcntl import (
     O_TRUNC,
     O_WRONLY,
     SEEK_CUR,
-    TCGETS,
-    TIOCGWINSZ,
 )
 from sentry.fsimpl.host import hostcalls
 from sentry.fsimpl.host.hostcalls import truncated
@@ -56,14 +55,20 @@ from sentry.memmap.mappable import get_write_access, put_write_access
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dentry, Dirent
-from sentry.vfs.file_description import DirectoryFileDescription, FileDescription
+from sentry.vfs.file_description import DirectoryFileDescription, FileDescription, ReadArg
 from sentry.vfs.waiter import EVENT_IN, EVENT_OUT
 
 if TYPE_CHECKING:
     from sentry.mm import MMapOpts
     from sentry.vfs.context import FSContext
 
-_IOCTL_SIZES = {TCGETS: 60, TIOCGWINSZ: 8}  # sizeof(struct termios), sizeof(struct winsize)
+# Terminal requests passed through to a host terminal: the kernel structs'
+# sizes (asm-generic/termbits.h), never libc's. Requests about process
+# groups and sessions are the guest's own business and are not forwarded.
+_HOST_GET = {r: termios.OUT_SIZES[r] for r in (termios.TCGETS, termios.TCGETS2, termios.TIOCGWINSZ,
+                                               termios.TIOCOUTQ, FIONREAD)}
+_HOST_SET = frozenset({termios.TCSETS, termios.TCSETSW, termios.TCSETSF, termios.TCSETS2,
+                       termios.TCSETSW2, termios.TCSETSF2, termios.TIOCSWINSZ})
 _HOST_SETFL = O_APPEND | O_NONBLOCK | O_NOATIME
 
 
@@ -262,20 +267,28 @@ class HostFile(_HostFDFile):
         except OSError as e:
             raise errno_of(e) from None
 
-    def ioctl(self, request: int, arg: int) -> tuple[int, bytes | None]:
+    def ioctl(self, request: int, arg: int, read_arg: ReadArg | None = None) -> tuple[int, bytes | None]:
         """FIONREAD on a regular file is the bytes left before end of file;
-        terminal queries pass through to the host fd (ENOTTY when it is
-        not a terminal, exactly as the host answers)."""
+        termios and window-size requests pass through to the host fd with
+        the kernel's struct sizes (ENOTTY when it is not a terminal, exactly
+        as the host answers). Setting a host terminal's modes is allowed:
+        run-guest restores its own terminal's settings when it ends."""
         if request == FIONREAD and self.is_regular:
             st = self.stat()
             pos = os.lseek(self.host_fd, 0, SEEK_CUR)
             return 0, struct.pack("<i", max(0, min(st.st_size - pos, 0x7FFFFFFF)))
-        size = _IOCTL_SIZES.get(request)
         try:
+            size = _HOST_GET.get(request)
             if size is not None:
-                return 0, fcntl.ioctl(self.host_fd, request, bytes(size))
-            if request == FIONREAD:
-                return 0, fcntl.ioctl(self.host_fd, request, bytes(4))
+                out = fcntl.ioctl(self.host_fd, request, bytes(size))
+                assert len(out) == size
+                return 0, out
+            if request in _HOST_SET and read_arg is not None:
+                # Only a terminal takes these: ask the host with a query
+                # first, so a non-tty is ENOTTY before arg is read.
+                fcntl.ioctl(self.host_fd, termios.TCGETS, bytes(termios.TERMIOS.size))
+                fcntl.ioctl(self.host_fd, request, read_arg(termios.IN_SIZES[request]))
+                return 0, None
         except OSError as e:
             raise errno_of(e) from None
         raise ENOTTY

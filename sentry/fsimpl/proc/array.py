@@ -84,6 +84,20 @@ def _cpu_ticks() -> tuple[int, int]:
     return int(t.user * CLK_TCK), int(t.system * CLK_TCK)
 
 
+def _controlling_tty(tg: ThreadGroup) -> tuple[int, int]:
+    """(tty_nr, tpgid) of /proc/[pid]/stat: the session's controlling
+    terminal's device number (major << 8 | minor, with the high minor bits
+    above, as ``new_encode_dev``) and its foreground group, else (0, -1)."""
+    pgrp = tg.pgrp
+    term = pgrp.session.terminal if pgrp is not None else None
+    if term is None:
+        return 0, -1
+    major, minor = term.device
+    nr = (minor & 0xFF) | (major << 8) | ((minor & ~0xFF) << 12)
+    fg = term.foreground
+    return nr, fg.pgid if fg is not None else -1
+
+
 def stat(tg: ThreadGroup, task: Task | None = None) -> bytes:
     """/proc/[pid]/stat: 52 space-separated fields (Linux ``do_task_stat``).
 
@@ -96,6 +110,7 @@ def stat(tg: ThreadGroup, task: Task | None = None) -> bytes:
     pid = task.tid if task is not None else tg.tgid
     letter, _ = _state(t)
     ppid, pgrp, sid = tg.parent_tgid, tg.pgid, tg.sid
+    tty_nr, tpgid = _controlling_tty(tg)
     utime, stime = _cpu_ticks()
     pend, blk, ign, cgt = _sig_masks(tg, t)
     vsize = rss = 0
@@ -113,7 +128,7 @@ def stat(tg: ThreadGroup, task: Task | None = None) -> bytes:
     nthreads = max(len(live_tasks(tg)), 1)
     fields: list[int | str] = [
         pid, "(" + comm_of(t).decode("utf-8", "surrogateescape") + ")", letter, ppid, pgrp, sid,
-        0, -1, 0x400000, 0, 0, 0, 0, utime, stime, 0, 0, 20, 0, nthreads, 0, _host_start_ticks(),
+        tty_nr, tpgid, 0x400000, 0, 0, 0, 0, utime, stime, 0, 0, 20, 0, nthreads, 0, _host_start_ticks(),
         vsize, rss, rsslim, start_code, end_code, start_stack, 0, 0,
         pend & 0x7FFFFFFF_FFFFFFFF, blk, ign, cgt, 0, 0, 0,
         SIGCHLD if task is None or t is leader(tg) else 0, 0, 0, 0, 0, 0, 0,

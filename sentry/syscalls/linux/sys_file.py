@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 from stat import S_ISFIFO
 
+from sentry.abi import termios
 from sentry.abi.fcntl import (
     AT_FDCWD,
     F_ADD_SEALS,
@@ -71,6 +72,7 @@ from sentry.linuxerr import (
     ESPIPE,
     Errno,
 )
+from sentry.syscalls.linux import sys_tty as tty
 from sentry.syscalls.linux.args import s32, s64, u32
 from sentry.syscalls.linux.fs_util import copy_path, fs_of, get_file, nofile_limit, start_of
 from sentry.usermem import bytes_io_sequence
@@ -275,8 +277,21 @@ def sys_ioctl(t: Task, fd: int, request: int, arg: int, *_: int) -> int:
         flags = f.status_flags()
         f.set_status_flags(flags | bit if on else flags & ~bit)
         return 0
-    result, out = f.ioctl(request, arg)
+    handled = tty.ioctl(t, f, request, arg)
+    if handled is not None:
+        return handled
+    # The file reads the struct at arg itself (after deciding the request
+    # is its own: ENOTTY comes before EFAULT); one that writes a struct must
+    # produce exactly the kernel struct's size (the caller's buffer is that
+    # big and no bigger).
+    def read_arg(n: int) -> bytes:
+        return t.copy_in_bytes(arg, n)
+
+    result, out = f.ioctl(request, arg, read_arg)
     if out is not None:
+        want = termios.OUT_SIZES.get(request)
+        if want is not None and len(out) != want:
+            raise AssertionError(f"ioctl {request:#x} produced {len(out)} bytes, the ABI says {want}")
         t.copy_out_bytes(arg, out)
     return result
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import struct
 
+from sentry.kernel import pgroups
 from sentry.kernel.task import Task
+from sentry.syscalls.linux.args import s32
 
 
 def sys_getpid(t: Task, *_: int) -> int:
@@ -19,6 +21,26 @@ def sys_gettid(t: Task, *_: int) -> int:
 
 def sys_getppid(t: Task, *_: int) -> int:
     return t.tg.parent_tgid
+
+
+def sys_getpgid(t: Task, pid: int, *_: int) -> int:
+    return pgroups.getpgid(t, s32(pid))
+
+
+def sys_getpgrp(t: Task, *_: int) -> int:
+    return pgroups.getpgid(t, 0)
+
+
+def sys_getsid(t: Task, pid: int, *_: int) -> int:
+    return pgroups.getsid(t, s32(pid))
+
+
+def sys_setpgid(t: Task, pid: int, pgid: int, *_: int) -> int:
+    return pgroups.setpgid(t, s32(pid), s32(pgid))
+
+
+def sys_setsid(t: Task, *_: int) -> int:
+    return pgroups.setsid(t)
 
 
 def uname_fields() -> list[bytes]:

@@ -28,6 +28,7 @@ from sentry.linuxerr import (
     Errno,
 )
 from sentry.safemem import EOF
+from sentry.syscalls.linux import sys_tty as tty
 from sentry.syscalls.linux.args import s32, s64
 from sentry.usermem import IOSequence
 from sentry.vfs import FileDescription
@@ -72,6 +73,8 @@ def read_file(
     count, or raises the error when nothing was read."""
     if not f.readable:
         raise EBADF
+    if getattr(f, "terminal", None) is not None:
+        tty.check_read(t, f)
     n, err = f.read(dst, offset)
     while err is EAGAIN and n == 0 and not f.nonblocking:
         wait_for(t, f, READABLE_EVENTS, "reads", retry or (lambda: read_file(t, f, dst, offset)))
@@ -88,6 +91,8 @@ def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int, done: 
     raises the error when nothing was written."""
     if not f.writable:
         raise EBADF
+    if getattr(f, "terminal", None) is not None:
+        tty.check_write(t, f)
     n, err = f.write(src, offset)
     if err is EAGAIN and not f.nonblocking:
         while err is EAGAIN:

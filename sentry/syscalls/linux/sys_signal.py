@@ -3,9 +3,8 @@ rt_sigpending, sigaltstack (gVisor ``sys_signal.go``).
 
 Signals sent to the caller's own process become pending and are delivered
 with a real frame as the syscall returns (``sentry.kernel.signals``);
-tkill/tgkill reach any thread of the kernel; kill reaches any process
-(a negative pid names the process, not a group: no process groups yet;
--1 means the caller's own process only).
+tkill/tgkill reach any thread of the kernel; kill reaches a process, a
+process group (``sentry.kernel.pgroups``) or every process.
 """
 
 from __future__ import annotations
@@ -27,6 +26,7 @@ from sentry.abi.signals import (
     SS_DISABLE,
     SS_ONSTACK,
 )
+from sentry.kernel import pgroups
 from sentry.kernel.signals import (
     SignalInfo,
     on_alt_stack,
@@ -54,19 +54,33 @@ def _send(t: Task, target: Task, sig: int, code: int) -> int:
 
 
 def sys_kill(t: Task, pid: int, sig: int, *_: int) -> int:
-    """ESRCH for a missing process before EINVAL for a bad signal: Linux
-    looks the target up first and checks the signal per target
-    (``check_kill_permission``)."""
+    """kill(pid, sig) (Linux ``kill_something_info``): pid > 0 one process,
+    0 the caller's process group, -1 every process but init and the
+    caller's own, < -1 the group -pid. ESRCH when nothing matched, checked
+    before EINVAL for a bad signal (Linux looks targets up first and
+    checks the signal per target)."""
     pid = s32(pid)
-    if pid in (0, -1, t.tg.tgid, -t.tg.tgid):
-        tg = t.tg
+    k = t.kernel
+    if pid > 0:
+        if pid == t.tg.tgid:
+            targets = [t.tg]
+        else:
+            other = k.thread_groups.get(pid)
+            targets = [] if other is None or all(x.exited for x in other.tasks) else [other]
+    elif pid == -1:
+        targets = [tg for tg in k.thread_groups.values()
+                   if tg.tgid > 1 and tg is not t.tg and not all(x.exited for x in tg.tasks)]
     else:
-        other_tg = t.kernel.thread_groups.get(abs(pid))
-        if other_tg is None or all(x.exited for x in other_tg.tasks):
-            raise ESRCH
-        tg = other_tg
+        targets = pgroups.group_members(k, t.tg.pgid if pid == 0 else -pid)
+    if not targets:
+        raise ESRCH
     sig = _check_sig(sig)
-    return _send(t, process_target(t, tg, sig), sig, SI_USER)
+    for tg in targets:
+        if tg is t.tg:
+            _send(t, process_target(t, tg, sig), sig, SI_USER)
+        else:
+            pgroups.signal_process(k, tg, sig, t.tg.tgid, t.creds.ruid)
+    return 0
 
 
 def process_target(t: Task, tg: ThreadGroup, sig: int) -> Task:
@@ -247,6 +261,29 @@ def sys_sigaltstack(t: Task, ss: int, old_ss: int, *_: int) -> int:
     if new is not None:
         t.alt_stack = new
     return 0
+
+
+def sys_rt_sigsuspend(t: Task, mask: int, sigsetsize: int, *_: int) -> int:
+    """Wait for a signal with ``mask`` blocked meanwhile: EINVAL unless the
+    set is 8 bytes, EFAULT for an unreadable set, else EINTR once a signal
+    was delivered. The handler's frame records the mask from before the
+    call, so its return restores that (Linux ``saved_sigmask``)."""
+    if sigsetsize != 8:
+        raise EINVAL
+    (new,) = struct.unpack("<Q", t.copy_in_bytes(mask, 8))
+    old = t.signal_mask if t.saved_signal_mask is None else t.saved_signal_mask
+    t.saved_signal_mask = old
+    t.set_signal_mask(new)
+
+    def done() -> int:
+        if not t.sig_pending and t.saved_signal_mask is not None:
+            t.set_signal_mask(t.saved_signal_mask)
+            t.saved_signal_mask = None
+        return -EINTR.errno
+
+    if t.sig_pending:
+        return -EINTR.errno
+    t.kernel.block(t, "sigsuspend", done)
 
 
 def sys_pause(t: Task, *_: int) -> int:

@@ -6,9 +6,6 @@ from __future__ import annotations
 import struct
 
 from sentry.abi.sched import (
-    __WALL,
-    __WCLONE,
-    __WNOTHREAD,
     ARCH_GET_FS,
     ARCH_GET_GS,
     ARCH_SET_FS,
@@ -36,13 +33,11 @@ from sentry.abi.sched import (
     CLONE_VM,
     CSIGNAL,
     RSEQ_FLAG_UNREGISTER,
-    WCONTINUED,
-    WNOHANG,
-    WUNTRACED,
 )
+from sentry.kernel import pgroups
 from sentry.kernel.resources import GUEST_CPUS
 from sentry.kernel.task import SigAction, Task, TaskStop, ThreadGroup
-from sentry.linuxerr import E2BIG, EBUSY, ECHILD, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH
+from sentry.linuxerr import E2BIG, EBUSY, EFAULT, EINVAL, ENOSYS, EPERM, ESRCH
 from sentry.syscalls.linux.args import s32
 from sentry.usermem import DEFAULT_OPTS
 
@@ -148,6 +143,7 @@ def _fork(t: Task, flags: int, exit_signal: int, stack: int, ptid: int, ctid: in
     if parent.fs is not None:
         tg.fs = parent.fs.fork(tg)
     nt = Task(k, tid, tg, mm, cpu)
+    pgroups.on_fork(k, parent, tg)
     nt.signal_mask = t.signal_mask
     nt.comm = t.comm
     nt.creds = t.creds
@@ -175,46 +171,6 @@ def sys_fork(t: Task, *_: int) -> int:
 
 def sys_vfork(t: Task, *_: int) -> int:
     return _fork(t, CLONE_VM | CLONE_VFORK, 17, 0, 0, 0, 0)
-
-
-
-
-def sys_wait4(t: Task, pid: int, wstatus: int, options: int, rusage: int, *_: int) -> int:
-    """wait4: reap an exited child process (pid > 0: that one; otherwise
-    any: process groups are not modelled). ECHILD without children, 0 with
-    WNOHANG while none has exited, else block until one exits. Stopped and
-    continued children are not reported (no job control)."""
-    pid = s32(pid)
-    options &= 0xFFFFFFFF
-    if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD):
-        raise EINVAL
-    k = t.kernel
-    children = [
-        tg for tg in k.thread_groups.values() if tg.parent_tgid == t.tg.tgid and tg is not t.tg and not tg.reaped
-    ]
-    if pid > 0:
-        children = [tg for tg in children if tg.tgid == pid]
-    if not children:
-        raise ECHILD
-    for tg in children:
-        if tg.exit_status is not None and all(x.exited for x in tg.tasks):
-            if wstatus:
-                t.copy_out_bytes(wstatus, struct.pack("<i", tg.exit_status))
-            if rusage:
-                t.copy_out_bytes(rusage, bytes(144))
-            tg.reaped = True
-            k.thread_groups.pop(tg.tgid, None)
-            return tg.tgid
-    if options & WNOHANG:
-        return 0
-    waiters = t.tg.child_waiters
-    waiters.append(t)
-
-    def cancel() -> None:
-        if t in waiters:
-            waiters.remove(t)
-
-    k.block(t, "waits", lambda: sys_wait4(t, pid, wstatus, options, rusage), cancel=cancel, restartable=True)
 
 
 def sys_clone(t: Task, flags: int, stack: int, ptid: int, ctid: int, tls: int, *_: int) -> int:

@@ -25,6 +25,7 @@ from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
 from sentry.syscalls.linux import sys_timerfd as timerfd
+from sentry.syscalls.linux import sys_wait as wait
 from sentry.syscalls.linux.entries import Entry, PartiallySupported, Supported, Unimplemented
 from sentry.syscalls.linux.table_low import (
     EXEC_NOTE,
@@ -68,7 +69,7 @@ HIGH: dict[int, Entry] = {
     244: Unimplemented("mq_notify", NOT_YET, "no POSIX message queues"),
     245: Unimplemented("mq_getsetattr", NOT_YET, "no POSIX message queues"),
     246: Unimplemented("kexec_load", PRIVILEGED, "CAP_SYS_BOOT"),
-    247: Unimplemented("waitid", NOT_YET),
+    247: PartiallySupported("waitid", wait.sys_waitid, "P_PIDFD is EBADF (no pidfds); rusage is zero"),
     248: Unimplemented("add_key", NOT_YET, "no key rings"),
     249: Unimplemented("request_key", NOT_YET, "no key rings"),
     250: Unimplemented("keyctl", NOT_YET, "no key rings"),

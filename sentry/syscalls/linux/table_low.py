@@ -26,6 +26,7 @@ from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_statfs as statfs
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
+from sentry.syscalls.linux import sys_wait as wait
 from sentry.syscalls.linux import sys_xattr as xattr
 from sentry.syscalls.linux.entries import (
     Entry,
@@ -69,11 +70,13 @@ LOW: dict[int, Entry] = {
     11: Supported("munmap", mmap.sys_munmap),
     12: Supported("brk", mmap.sys_brk),
     13: PartiallySupported("rt_sigaction", sig.sys_rt_sigaction, "SA_NOCLDWAIT and an ignored SIGCHLD do "
-                           "not reap children automatically; SA_NOCLDSTOP has no effect (no job control)"),
+                           "not reap children automatically; SA_NOCLDSTOP is honoured"),
     14: Supported("rt_sigprocmask", sig.sys_rt_sigprocmask),
     15: Supported("rt_sigreturn", sig.sys_rt_sigreturn),
     16: PartiallySupported("ioctl", file.sys_ioctl, "FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIONREAD on "
-                           "pipes and regular files, terminal requests passed to a host terminal; "
+                           "pipes and regular files; termios, window size, TIOCGPTN/TIOCSPTLCK, "
+                           "TIOCSCTTY/TIOCNOTTY, TIOCGPGRP/TIOCSPGRP, TIOCGSID, TCFLSH on "
+                           "pseudo-terminals; termios and window size passed to a host terminal; "
                            "other requests ENOTTY"),
     17: Supported("pread64", rw.sys_pread64),
     18: Supported("pwrite64", rw.sys_pwrite64),
@@ -124,10 +127,8 @@ LOW: dict[int, Entry] = {
     58: Supported("vfork", thread.sys_vfork),
     59: PartiallySupported("execve", exec_.sys_execve, EXEC_NOTE),
     60: Supported("exit", thread.sys_exit),
-    61: PartiallySupported("wait4", thread.sys_wait4, "pid 0 and pid < -1 wait for any child (no process "
-                           "groups); stopped and continued children are not reported; rusage is zero"),
-    62: PartiallySupported("kill", sig.sys_kill, "a negative pid names the process (no process groups); "
-                           "pid -1 signals only the caller's process"),
+    61: PartiallySupported("wait4", wait.sys_wait4, "rusage is zero"),
+    62: Supported("kill", sig.sys_kill),
     63: Supported("uname", ident.sys_uname),
     64: Unimplemented("semget", NOT_YET, SYSV_IPC),
     65: Unimplemented("semop", NOT_YET, SYSV_IPC),
@@ -176,10 +177,10 @@ LOW: dict[int, Entry] = {
     106: PartiallySupported("setgid", creds.sys_setgid, GUEST_CREDENTIALS),
     107: Supported("geteuid", creds.sys_geteuid),
     108: Supported("getegid", creds.sys_getegid),
-    109: Unimplemented("setpgid", NOT_YET, "no process groups"),
+    109: Supported("setpgid", ident.sys_setpgid),
     110: Supported("getppid", ident.sys_getppid),
-    111: Unimplemented("getpgrp", NOT_YET, "no process groups"),
-    112: Unimplemented("setsid", NOT_YET, "no sessions"),
+    111: Supported("getpgrp", ident.sys_getpgrp),
+    112: Supported("setsid", ident.sys_setsid),
     113: PartiallySupported("setreuid", creds.sys_setreuid, GUEST_CREDENTIALS),
     114: PartiallySupported("setregid", creds.sys_setregid, GUEST_CREDENTIALS),
     115: Supported("getgroups", creds.sys_getgroups),
@@ -188,16 +189,16 @@ LOW: dict[int, Entry] = {
     118: Supported("getresuid", creds.sys_getresuid),
     119: PartiallySupported("setresgid", creds.sys_setresgid, GUEST_CREDENTIALS),
     120: Supported("getresgid", creds.sys_getresgid),
-    121: Unimplemented("getpgid", NOT_YET, "no process groups"),
+    121: Supported("getpgid", ident.sys_getpgid),
     122: PartiallySupported("setfsuid", creds.sys_setfsuid, GUEST_CREDENTIALS),
     123: PartiallySupported("setfsgid", creds.sys_setfsgid, GUEST_CREDENTIALS),
-    124: Unimplemented("getsid", NOT_YET, "no sessions"),
+    124: Supported("getsid", ident.sys_getsid),
     125: PartiallySupported("capget", creds.sys_capget, "no user namespaces; file capabilities are never applied"),
     126: PartiallySupported("capset", creds.sys_capset, GUEST_CREDENTIALS),
     127: Supported("rt_sigpending", sig.sys_rt_sigpending),
     128: Supported("rt_sigtimedwait", sig.sys_rt_sigtimedwait),
     129: Unimplemented("rt_sigqueueinfo", NOT_YET),
-    130: Unimplemented("rt_sigsuspend", NOT_YET),
+    130: Supported("rt_sigsuspend", sig.sys_rt_sigsuspend),
     131: Supported("sigaltstack", sig.sys_sigaltstack),
     132: Supported("utime", stat.sys_utime),
     133: Unimplemented("mknod", NOT_YET, "FIFOs and device nodes"),
