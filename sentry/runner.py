@@ -49,8 +49,8 @@ def _setup_fs(tg: ThreadGroup, fs: FSContext) -> None:
 def _attach_host_terminal(fs: FSContext) -> HostTerminal | None:
     """The guest's own terminal when run-guest's stdin is a host terminal
     (``sentry.fsimpl.devpts.host``), else None."""
-    from sentry.fsimpl.devpts import PtsDir
     from sentry.fsimpl.devpts.host import attach
+    from sentry.fsimpl.devpts.nodes import PtsDir
 
     try:
         pts = lookup_at(fs, fs.root, b"/dev/pts")

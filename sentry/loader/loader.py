@@ -68,7 +68,8 @@ from sentry.loader.script import (
 )
 from sentry.loader.segments import choose_bias, map_or_fail, map_segment, page_up
 from sentry.loader.stack import RANDOM_SIZE, STK_LIM, StackImage, build_stack, check_args
-from sentry.memmap.mappable import HostFileMappable, has_writers
+from sentry.memmap.mappable import HostFileMappable
+from sentry.memmap.write_access import has_writers
 from sentry.mm import MemoryManager
 from sentry.usermem import IOOpts
 

@@ -47,12 +47,12 @@ import ctypes
 import mmap
 import os
 import weakref
-from collections import Counter
 from typing import Any, NamedTuple, Protocol
 
 from sentry.hostarch import ANY_ACCESS, HUGE_PAGE_SIZE, PAGE_SIZE, READ_WRITE, AccessType
 from sentry.hostfd import room
 from sentry.memmap.file import File, FileRange
+from sentry.memmap.write_access import get_write_access, put_write_access
 
 
 class BusError(Exception):
@@ -120,7 +120,6 @@ class MappingSpace(Protocol):
 
 
 _HOST_MAPPABLES: dict[tuple[int, int], weakref.WeakSet[HostFileMappable]] = {}
-_WRITE_DENIED: Counter[tuple[int, int]] = Counter()
 
 
 def host_file_truncated(dev: int, ino: int, size: int) -> None:
@@ -136,44 +135,6 @@ def has_shared_writable_mappings(key: tuple[int, int]) -> bool:
     exists (Linux ``mapping_writably_mapped``: VM_MAYWRITE, whatever its
     current protection): memfd's F_SEAL_WRITE is EBUSY then."""
     return any(m._writable and not m.released for m in _HOST_MAPPABLES.get(key, ()))
-
-
-def deny_write(key: tuple[int, int]) -> None:
-    """A process now runs the file ``key`` (device, inode)."""
-    _WRITE_DENIED[key] += 1
-
-
-def allow_write(key: tuple[int, int]) -> None:
-    """One process running ``key`` is gone (exec or exit)."""
-    _WRITE_DENIED[key] -= 1
-    if _WRITE_DENIED[key] <= 0:
-        del _WRITE_DENIED[key]
-
-
-def write_denied(key: tuple[int, int]) -> bool:
-    """Whether opening ``key`` for writing must fail with ETXTBSY."""
-    return _WRITE_DENIED[key] > 0 if key in _WRITE_DENIED else False
-
-
-_WRITERS: Counter[tuple[int, int]] = Counter()
-
-
-def get_write_access(key: tuple[int, int]) -> None:
-    """A description (or shared writable mapping) of ``key`` may write it
-    (Linux ``i_writecount``): executing it is ETXTBSY meanwhile."""
-    _WRITERS[key] += 1
-
-
-def put_write_access(key: tuple[int, int]) -> None:
-    """One writer of ``key`` is gone."""
-    _WRITERS[key] -= 1
-    if _WRITERS[key] <= 0:
-        del _WRITERS[key]
-
-
-def has_writers(key: tuple[int, int]) -> bool:
-    """Whether ``key`` is open for writing somewhere (exec: ETXTBSY)."""
-    return key in _WRITERS
 
 
 class RefCounted:

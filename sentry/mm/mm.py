@@ -45,7 +45,8 @@ from sentry.hostarch import (
 from sentry.linuxerr import EFAULT, EPERM, Errno
 from sentry.logs import get_logger
 from sentry.memfile import MemoryFile
-from sentry.memmap.mappable import BusError, allow_write, deny_write
+from sentry.memmap.mappable import BusError
+from sentry.memmap.write_access import allow_write, deny_write
 from sentry.mm.layout import Counters, Metadata, MmapLayout
 from sentry.mm.pma import Pma
 from sentry.mm.vma import Vma

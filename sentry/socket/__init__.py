@@ -133,6 +133,8 @@ class SocketFile(FileDescription):
         # room (a datagram receiver's): the caller waits there, not here.
         self.send_wait: Queue | None = None
         self.epipe_signals = sock_type == SOCK_STREAM
+        # SO_PASSCRED: received messages carry SCM_CREDENTIALS.
+        self.passcred = False
         # SO_RCVTIMEO / SO_SNDTIMEO in nanoseconds (0: wait forever).
         self.rcv_timeout_ns = 0
         self.snd_timeout_ns = 0

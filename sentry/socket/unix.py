@@ -33,37 +33,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sentry.linuxerr import (
-    EADDRINUSE,
-    EAGAIN,
-    ECONNREFUSED,
     ECONNRESET,
-    EDOM,
-    EEXIST,
-    EFAULT,
     EINVAL,
-    EISCONN,
-    EMSGSIZE,
-    ENOPROTOOPT,
-    ENOTCONN,
-    EOPNOTSUPP,
-    EPERM,
-    EPIPE,
-    EPROTOTYPE,
     Errno,
 )
 from sentry.socket import (
     AF_UNIX,
-    AF_UNSPEC,
-    MSG_OOB,
-    MSG_PEEK,
-    MSG_TRUNC,
     RCV_SHUTDOWN,
-    S_IFSOCK,
     SEND_SHUTDOWN,
-    SHUT_RD,
-    SHUT_RDWR,
-    SHUT_WR,
-    SOCK_DGRAM,
     SOCK_SEQPACKET,
     SOCK_STREAM,
     ControlMessages,
@@ -259,521 +236,143 @@ class UnixSocket(SocketFile):
     # -- names -------------------------------------------------------------------------------
 
     def bind(self, addr: bytes, env: SocketEnv) -> None:
-        """Linux ``unix_bind``: EINVAL for a bad address or a socket bound
-        already; a path creates a socket inode (EADDRINUSE if the name
-        exists; the walk's errors otherwise); an abstract name must be
-        free (EADDRINUSE)."""
-        if len(addr) == SUN_PATH_OFFSET and struct.unpack_from("<H", addr)[0] == AF_UNIX:
-            if self.addr is not None:
-                raise EINVAL
-            while True:
-                name = b"\0" + b"%05x" % (next(_autobind) & 0xFFFFF)
-                if ("abstract", self.sock_type, name) not in env.names:
-                    break
-            self._set_name(("abstract", self.sock_type, name), name, env)
-            return
-        kind, name = parse_sockaddr(addr)
-        if kind == "abstract":
-            if self.addr is not None:
-                raise EINVAL
-            # Linux hashes abstract names with the socket type: each type
-            # has its own namespace.
-            key: object = ("abstract", self.sock_type, name)
-            if key in env.names:
-                raise EADDRINUSE
-            self._set_name(key, name, env)
-            return
-        from sentry.vfs.resolve import mknod_at
+        from sentry.socket import unix_names
 
-        try:
-            d = mknod_at(env.fs, env.start, name, S_IFSOCK | (0o777 & ~env.umask))
-        except Errno as e:
-            if e is EEXIST:
-                raise EADDRINUSE from None
-            raise
-        if self.addr is not None:
-            # Linux makes the inode first and then finds the socket bound.
-            from sentry.vfs.resolve import unlink_at
-
-            unlink_at(env.fs, env.start, name)
-            raise EINVAL
-        self._set_name(("path", d.key()), name + b"\0", env)
+        return unix_names.bind(self, addr, env)
 
     def _set_name(self, key: object, addr: bytes, env: SocketEnv) -> None:
-        self.addr = addr
-        self.name_key = key
-        self.names = env.names
-        env.names[key] = self
+        from sentry.socket import unix_names
+
+        return unix_names._set_name(self, key, addr, env)
 
     def getsockname(self) -> bytes:
-        return self.sockaddr()
+        from sentry.socket import unix_names
+
+        return unix_names.getsockname(self)
 
     def getpeername(self) -> bytes:
-        p = self.peer
-        if p is None or (self.connection_based and self.state != _ESTABLISHED):
-            raise ENOTCONN
-        return p.sockaddr()
+        from sentry.socket import unix_names
+
+        return unix_names.getpeername(self)
 
     def _find(self, addr: bytes, env: SocketEnv) -> UnixSocket:
-        """The socket bound at ``addr`` (Linux ``unix_find_other``): the
-        walk's errors for a path, ECONNREFUSED when nobody is bound there
-        (or the file is not a socket), EPROTOTYPE for another type."""
-        kind, name = parse_sockaddr(addr)
-        if kind == "abstract":
-            other = env.names.get(("abstract", self.sock_type, name))
-        else:
-            from sentry.vfs.resolve import lookup_at
+        from sentry.socket import unix_names
 
-            d = lookup_at(env.fs, env.start, name)
-            from os import W_OK
-
-            d.access(W_OK, True)
-            if d.mode & 0o170000 != S_IFSOCK and d.stat().st_mode & 0o170000 != S_IFSOCK:
-                raise ECONNREFUSED
-            other = env.names.get(("path", d.key()))
-        if not isinstance(other, UnixSocket) or other.closed:
-            raise ECONNREFUSED
-        if other.sock_type != self.sock_type:
-            raise EPROTOTYPE
-        return other
+        return unix_names._find(self, addr, env)
 
     # -- connections ----------------------------------------------------------------------------
 
     def listen(self, backlog: int, env: SocketEnv) -> None:
-        """Linux ``unix_listen``: EOPNOTSUPP for datagram sockets, EINVAL
-        unless bound and unconnected; a listening socket may change its
-        backlog (capped at somaxconn)."""
-        if self.sock_type == SOCK_DGRAM:
-            raise EOPNOTSUPP
-        if self.addr is None or self.state not in (_CLOSE, _LISTEN):
-            raise EINVAL
-        if backlog < 0 or backlog > SOMAXCONN:  # Linux compares it unsigned
-            backlog = SOMAXCONN
-        self.backlog = backlog
-        if self.state != _LISTEN:
-            self.state = _LISTEN
-            # What connectors see as SO_PEERCRED: the listening process.
-            self.peer_cred = env.peer_cred
-        self._notify()
+        from sentry.socket import unix_names
+
+        return unix_names.listen(self, backlog, env)
 
     def connect(self, addr: bytes, env: SocketEnv) -> Queue | None:
-        if self.connection_based:
-            return self._stream_connect(addr, env)
-        return self._dgram_connect(addr, env)
+        from sentry.socket import unix_names
+
+        return unix_names.connect(self, addr, env)
 
     def _stream_connect(self, addr: bytes, env: SocketEnv) -> Queue | None:
-        """Linux ``unix_stream_connect``: EISCONN when connected, EINVAL
-        for a listener; ECONNREFUSED unless the target listens; the
-        listener's queue to wait on when its backlog is full. On success
-        an embryo endpoint (the server side) is queued for accept."""
-        parse_sockaddr(addr)
-        if self.state == _ESTABLISHED:
-            raise EISCONN
-        if self.state == _LISTEN:
-            raise EINVAL
-        other = self._find(addr, env)
-        if other.state != _LISTEN:
-            raise ECONNREFUSED
-        if len(other.acceptq) > other.backlog:
-            return other.queue
-        server = UnixSocket(self.sock_type, 0, other.cred)
-        server.addr = other.addr
-        server.passcred = other.passcred  # Linux unix_sock_inherit_flags
-        server.state = _ESTABLISHED
-        server.embryo = True
-        server.peer = self
-        server.peer_cred = env.peer_cred
-        self.peer = server
-        self.peer_cred = other.peer_cred
-        self.state = _ESTABLISHED
-        other.acceptq.append(server)
-        other._notify(_PASSED_IN)
-        self._notify()
-        return None
+        from sentry.socket import unix_names
+
+        return unix_names._stream_connect(self, addr, env)
 
     def _dgram_connect(self, addr: bytes, env: SocketEnv) -> Queue | None:
-        """Linux ``unix_dgram_connect``: AF_UNSPEC disconnects; otherwise
-        the target becomes the default destination and the only sender
-        accepted."""
-        if len(addr) < 2:
-            raise EINVAL
-        if struct.unpack_from("<H", addr)[0] == AF_UNSPEC:
-            self._dgram_disconnect()
-            return None
-        other = self._find(addr, env)
-        if self.peer is not None and self.peer is not other:
-            self._dgram_disconnect()
-        self.peer = other
-        other.dgram_senders.add(self)
-        self.peer_cred = other.cred
-        self.state = _ESTABLISHED
-        self._notify()
-        return None
+        from sentry.socket import unix_names
+
+        return unix_names._dgram_connect(self, addr, env)
 
     def _dgram_disconnect(self) -> None:
-        old = self.peer
-        self.peer = None
-        if old is not None:
-            old.dgram_senders.discard(self)
-        self.state = _CLOSE
-        if old is not None and old.peer is self and not old.closed:
-            old.err = ECONNRESET
-            old._notify(EVENT_ERR)
-        self._notify()
+        from sentry.socket import unix_names
+
+        return unix_names._dgram_disconnect(self)
 
     def accept(self, flags: int) -> tuple[SocketFile | None, Exception | None]:
-        """Linux ``unix_accept``: EOPNOTSUPP for datagram sockets, EINVAL
-        unless listening; ``(None, EAGAIN)`` with nothing pending."""
-        if self.sock_type == SOCK_DGRAM:
-            raise EOPNOTSUPP
-        if self.state != _LISTEN:
-            raise EINVAL
-        if not self.acceptq:
-            return None, EAGAIN
-        s = self.acceptq.popleft()
-        s.embryo = False
-        s.set_status_flags(flags)
-        self._notify(_WRITABLE)  # connectors waiting for backlog room
-        return s, None
+        from sentry.socket import unix_names
+
+        return unix_names.accept(self, flags)
 
     def shutdown(self, how: int) -> None:
-        """Linux ``unix_shutdown``: EINVAL for a bad ``how``; for stream
-        and seqpacket sockets the peer gets the mirror image (our SHUT_WR
-        is its end of input)."""
-        if how not in (SHUT_RD, SHUT_WR, SHUT_RDWR):
-            raise EINVAL
-        mode = (how + 1) & (RCV_SHUTDOWN | SEND_SHUTDOWN)
-        self.shut |= mode
-        self._notify()
-        other = self.peer
-        if other is not None and self.connection_based:
-            peer_mode = (SEND_SHUTDOWN if mode & RCV_SHUTDOWN else 0) | (RCV_SHUTDOWN if mode & SEND_SHUTDOWN else 0)
-            other.shut |= peer_mode
-            other._notify()
+        from sentry.socket import unix_names
+
+        return unix_names.shutdown(self, how)
 
     # -- data --------------------------------------------------------------------------------------
 
     def write(self, src: IOSequence, offset: int) -> tuple[int, Exception | None]:
         # Only paths without a task come here (the syscalls use sendmsg
         # with the caller's env): the creator's credentials stand in.
-        return self.sendmsg(src, 0, None, None, SocketEnv(peer_cred=self.cred, scm_cred=self.cred))
+        from sentry.socket import unix_data
+
+        return unix_data.write(self, src, offset)
 
     def sendmsg(self, src: IOSequence, flags: int, to: bytes | None, control: ControlMessages | None,
                 env: SocketEnv) -> tuple[int, Exception | None]:
-        """Send ``src``. Stream: ``(n, EAGAIN)`` once SO_SNDBUF is full
-        after ``n`` bytes (``control`` goes with the first chunk and is
-        consumed only if that chunk is queued); EPIPE when either side
-        shut the direction down or the peer is gone. Datagram and
-        seqpacket: all or nothing (EMSGSIZE above SO_SNDBUF - 32). On
-        success ``control`` belongs to the receiver; on failure it stays
-        the caller's."""
-        if flags & MSG_OOB:
-            return 0, EOPNOTSUPP
-        if self.sock_type == SOCK_STREAM:
-            return self._stream_send(src, to, control, env)
-        return self._dgram_send(src, to, control, env)
+        from sentry.socket import unix_data
+
+        return unix_data.sendmsg(self, src, flags, to, control, env)
 
     def _stream_send(self, src: IOSequence, to: bytes | None, control: ControlMessages | None,
                      env: SocketEnv) -> tuple[int, Exception | None]:
-        if to is not None:
-            return 0, (EISCONN if self.state == _ESTABLISHED else EOPNOTSUPP)
-        if self.shut & SEND_SHUTDOWN:
-            return 0, EPIPE
-        other = self.peer
-        if other is None or self.state != _ESTABLISHED:
-            return 0, ENOTCONN
-        if other.shut & RCV_SHUTDOWN or other.closed:
-            return 0, EPIPE
-        total = src.num_bytes()
-        sent = 0
-        chunk_max = max(min((self.sndbuf >> 1) - 64, MAX_STREAM_CHUNK), 1)
-        # Nothing is queued for an empty write, not even its control
-        # messages (Linux's loop over skbs does not run).
-        while sent < total:
-            if self.wmem >= self.sndbuf:
-                return sent, EAGAIN
-            n = min(total - sent, chunk_max)
-            buf = bytearray(n)
-            got, err = src.drop_first(sent).copy_in(buf)
-            if got < n:
-                return sent, err or EFAULT  # the skb is dropped whole, as in Linux
-            msg = _Message(bytes(buf), self, control, env.scm_cred)
-            control = None
-            other.recvq.append(msg)
-            self.wmem += got
-            sent += got
-            other._notify(_PASSED_IN)
-        return sent, None
+        from sentry.socket import unix_data
+
+        return unix_data._stream_send(self, src, to, control, env)
 
     def _dgram_send(self, src: IOSequence, to: bytes | None, control: ControlMessages | None,
                     env: SocketEnv) -> tuple[int, Exception | None]:
-        if self.sock_type == SOCK_SEQPACKET:
-            if self.state != _ESTABLISHED:
-                return 0, ENOTCONN
-            to = None
-        if self.shut & SEND_SHUTDOWN:
-            return 0, EPIPE
-        total = src.num_bytes()
-        if total > self.sndbuf - 32:
-            return 0, EMSGSIZE
-        if to is not None:
-            try:
-                other = self._find(to, env)
-            except Errno as e:
-                return 0, e
-        else:
-            if self.peer is None:
-                return 0, ENOTCONN
-            other = self.peer
-        if other.closed:
-            if self.sock_type == SOCK_SEQPACKET:
-                return 0, EPIPE
-            if self.peer is other:
-                self.peer = None
-                self.state = _CLOSE
-            return 0, ECONNREFUSED
-        if other.peer is not None and other.peer is not self and other.sock_type == SOCK_DGRAM:
-            return 0, EPERM
-        if other.shut & RCV_SHUTDOWN:
-            return 0, EPIPE
-        if other.peer is not self and len(other.recvq) > MAX_DGRAM_QLEN:
-            self.send_wait = other.queue
-            return 0, EAGAIN
-        if self.wmem >= self.sndbuf:
-            return 0, EAGAIN
-        buf = bytearray(total)
-        got, err = src.copy_in(buf)
-        if got < total:
-            return 0, err or EFAULT
-        other.recvq.append(_Message(bytes(buf), self, control, env.scm_cred))
-        self.wmem += total
-        other._notify(_PASSED_IN)
-        return total, None
+        from sentry.socket import unix_data
+
+        return unix_data._dgram_send(self, src, to, control, env)
 
     def recvmsg(self, dst: IOSequence, flags: int, result: RecvResult) -> tuple[int, Exception | None]:
-        """Receive into ``dst``; ``result`` gets the sender's address,
-        msg_flags and control messages. ``(0, EAGAIN)`` when nothing is
-        queued and input is not shut down (``(0, None)`` then: end of
-        file); a pending error (a peer that closed with our data unread)
-        is reported once first."""
-        if flags & MSG_OOB:
-            return 0, EOPNOTSUPP if self.sock_type != SOCK_STREAM else EINVAL
-        if self.sock_type == SOCK_STREAM:
-            if self.state != _ESTABLISHED:
-                return 0, EINVAL
-            return self._stream_recv(dst, flags, result)
-        if self.sock_type == SOCK_SEQPACKET and self.state != _ESTABLISHED:
-            return 0, ENOTCONN
-        return self._dgram_recv(dst, flags, result)
+        from sentry.socket import unix_data
+
+        return unix_data.recvmsg(self, dst, flags, result)
 
     def _empty_result(self) -> tuple[int, Exception | None]:
-        if self.err is not None:
-            e, self.err = self.err, None
-            return 0, e
-        if self.shut & RCV_SHUTDOWN:
-            return 0, None
-        return 0, EAGAIN
+        from sentry.socket import unix_data
+
+        return unix_data._empty_result(self)
 
     def _stream_recv(self, dst: IOSequence, flags: int, result: RecvResult) -> tuple[int, Exception | None]:
-        if not self.recvq:
-            return self._empty_result()
-        want = dst.num_bytes()
-        peek = bool(flags & MSG_PEEK)
-        done = 0
-        first_cred: Ucred | None = None
-        for i, msg in enumerate(list(self.recvq)):
-            if done >= want and want:
-                break
-            ctl = msg.control
-            if self.passcred:
-                # Linux stops where the sender's credentials change.
-                if i == 0:
-                    first_cred = msg.cred
-                elif msg.cred != first_cred:
-                    break
-            k = min(len(msg), want - done)
-            n, err = dst.drop_first(done).copy_out(msg.data[msg.start : msg.start + k])
-            if n < k:
-                # Linux copies an skb's chunk whole or fails it (EFAULT
-                # unless something was read before): it stays queued,
-                # with its descriptors.
-                if not done:
-                    return 0, err or EFAULT
-                break
-            if i == 0:
-                result.addr = msg.sender_addr
-                result.cred = msg.cred
-            if ctl is not None:
-                if result.control is None:
-                    result.control = ControlMessages()
-                if ctl.rights:
-                    if peek:
-                        for f in ctl.rights:
-                            f.inc_ref()
-                        result.control.rights = list(ctl.rights)
-                    else:
-                        result.control.rights = ctl.rights
-                        ctl.rights = None
-            done += n
-            if not peek:
-                msg.start += n
-                self._uncharge(msg, n)
-                if not len(msg):
-                    self.recvq.popleft()
-            if result.control is not None and result.control.rights:
-                break
-            if want == 0:
-                break
-        return done, None
+        from sentry.socket import unix_data
+
+        return unix_data._stream_recv(self, dst, flags, result)
 
     def _dgram_recv(self, dst: IOSequence, flags: int, result: RecvResult) -> tuple[int, Exception | None]:
-        if not self.recvq:
-            return self._empty_result()
-        msg = self.recvq[0]
-        peek = bool(flags & MSG_PEEK)
-        data = msg.data
-        n, err = dst.copy_out(data[: dst.num_bytes()])
-        if n < min(len(data), dst.num_bytes()):
-            # Linux dequeues the datagram before copying: it is lost.
-            if not peek:
-                self.recvq.popleft()
-                self._uncharge(msg, len(data))
-                if msg.control is not None:
-                    msg.control.release()
-                self._wake_senders()
-            return 0, err or EFAULT
-        result.addr = msg.sender_addr
-        result.cred = msg.cred
-        if len(data) > n:
-            result.flags |= MSG_TRUNC
-        if flags & MSG_TRUNC:
-            result.full_length = len(data)
-        ctl = msg.control
-        if ctl is not None:
-            result.control = ControlMessages()
-            if ctl.rights:
-                if peek:
-                    for f in ctl.rights:
-                        f.inc_ref()
-                    result.control.rights = list(ctl.rights)
-                else:
-                    result.control.rights = ctl.rights
-                    ctl.rights = None
-        if not peek:
-            self.recvq.popleft()
-            self._uncharge(msg, len(data))
-            self._wake_senders()
-        return n, None
+        from sentry.socket import unix_data
+
+        return unix_data._dgram_recv(self, dst, flags, result)
 
     def _wake_senders(self) -> None:
-        """Our queue shrank: blocked senders (waiting on our queue) and
-        pollers of sockets connected to us may go on."""
-        self._notify(_WRITABLE)
-        for s in list(self.dgram_senders):
-            s._notify(_WRITABLE)
+        from sentry.socket import unix_data
+
+        return unix_data._wake_senders(self)
 
     def pending_bytes(self) -> int:
-        """FIONREAD/SIOCINQ: queued bytes (stream) or the next datagram's size."""
-        if self.sock_type == SOCK_STREAM:
-            return sum(len(m) for m in self.recvq)
-        return len(self.recvq[0]) if self.recvq else 0
+        from sentry.socket import unix_data
+
+        return unix_data.pending_bytes(self)
 
     # -- options --------------------------------------------------------------------------------------
 
     def getsockopt(self, level: int, name: int, optlen: int) -> bytes:
-        """SOL_SOCKET options (Linux ``sk_getsockopt``); ENOPROTOOPT for
-        others. Returns the full value (the caller truncates to optlen)."""
-        if level != SOL_SOCKET:
-            raise EOPNOTSUPP  # AF_UNIX has no options of its own
-        if name == SO_PEERCRED:
-            # Linux ``cred_to_ucred``: pid 0 and ids -1 without a peer.
-            c = self.peer_cred or Ucred(0, 0xFFFF_FFFF, 0xFFFF_FFFF)
-            return struct.pack("<iII", c.pid, c.uid, c.gid)
-        if name == SO_ERROR:
-            e, self.err = self.err, None
-            return _INT.pack(e.errno if e is not None else 0)
-        ints = {
-            SO_TYPE: self.sock_type,
-            SO_DOMAIN: AF_UNIX,
-            SO_PROTOCOL: 0,
-            SO_SNDBUF: self.sndbuf,
-            SO_RCVBUF: self.rcvbuf,
-            SO_PASSCRED: int(self.passcred),
-            SO_REUSEADDR: int(self.reuseaddr),
-            SO_ACCEPTCONN: int(self.state == _LISTEN),
-            SO_KEEPALIVE: 0,
-            SO_BROADCAST: 0,
-            SO_DEBUG: 0,
-            SO_DONTROUTE: 0,
-            SO_OOBINLINE: 0,
-            SO_PRIORITY: 0,
-            SO_RCVLOWAT: 1,
-            SO_SNDLOWAT: 1,
-        }
-        if name in ints:
-            return _INT.pack(ints[name])
-        if name == SO_LINGER:
-            return struct.pack("<ii", 0, 0)
-        if name in _TIMEOUTS:
-            ns = getattr(self, _TIMEOUTS[name])
-            usec = ns // 1000
-            return _TIMEVAL.pack(usec // 1_000_000, usec % 1_000_000)
-        raise ENOPROTOOPT
+        from sentry.socket import unix_data
+
+        return unix_data.getsockopt(self, level, name, optlen)
 
     def setsockopt(self, level: int, name: int, value: bytes) -> None:
-        """SOL_SOCKET options: SO_SNDBUF/SO_RCVBUF double the value within
-        [SOCK_MIN_*, 2 * *mem_max] as Linux does; SO_PASSCRED,
-        SO_REUSEADDR and SO_KEEPALIVE are recorded; SO_RCVTIMEO and
-        SO_SNDTIMEO (a timeval: EINVAL when short, EDOM for bad
-        microseconds, a negative one times out at once, zero never) bound
-        blocking waits (Linux rounds them to jiffies; we keep
-        microseconds); other options Linux takes for any socket are
-        accepted as no-ops; EINVAL for an option shorter than an int;
-        ENOPROTOOPT for unknown ones."""
-        if level != SOL_SOCKET:
-            raise EOPNOTSUPP  # AF_UNIX has no options of its own
-        if name in _TIMEOUTS:
-            if len(value) < _TIMEVAL.size:
-                raise EINVAL
-            sec, usec = _TIMEVAL.unpack_from(value)
-            if not 0 <= usec < 1_000_000:
-                raise EDOM
-            # Linux: a negative time is "time out at once" (0 jiffies),
-            # zero is "wait forever".
-            ns = 1 if sec < 0 else (sec * 1_000_000 + usec) * 1000
-            setattr(self, _TIMEOUTS[name], ns)
-            return
-        known = {SO_SNDBUF, SO_RCVBUF, SO_PASSCRED, SO_REUSEADDR, SO_KEEPALIVE, SO_BROADCAST, SO_DEBUG,
-                 SO_DONTROUTE, SO_OOBINLINE, SO_PRIORITY, SO_RCVLOWAT, SO_SNDBUFFORCE, SO_RCVBUFFORCE,
-                 SO_LINGER, SO_RCVTIMEO_OLD, SO_SNDTIMEO_OLD}
-        if name not in known:
-            raise ENOPROTOOPT
-        if len(value) < 4:
-            raise EINVAL
-        (v,) = _INT.unpack_from(value)
-        if name in (SO_SNDBUF, SO_SNDBUFFORCE):
-            v = min(v & 0xFFFFFFFF, WMEM_MAX) if name == SO_SNDBUF else max(v, 0)
-            self.sndbuf = max(min(v * 2, 0x7FFFFFFF), SOCK_MIN_SNDBUF)
-            self._notify(_WRITABLE)
-        elif name in (SO_RCVBUF, SO_RCVBUFFORCE):
-            v = min(v & 0xFFFFFFFF, RMEM_MAX) if name == SO_RCVBUF else max(v, 0)
-            self.rcvbuf = max(min(v * 2, 0x7FFFFFFF), SOCK_MIN_RCVBUF)
-        elif name == SO_PASSCRED:
-            self.passcred = bool(v)
-        elif name == SO_REUSEADDR:
-            self.reuseaddr = bool(v)
+        from sentry.socket import unix_data
+
+        return unix_data.setsockopt(self, level, name, value)
 
     # -- lifetime ----------------------------------------------------------------------------------------
 
     def ioctl(self, request: int, arg: int, read_arg: Callable[[int], bytes] | None = None,
               ) -> tuple[int, bytes | None]:
-        from sentry.abi.fcntl import FIONREAD
+        from sentry.socket import unix_data
 
-        if request == FIONREAD:
-            if self.state == _LISTEN:
-                raise EINVAL
-            return 0, _INT.pack(min(self.pending_bytes(), 0x7FFFFFFF))
-        return super().ioctl(request, arg)
+        return unix_data.ioctl(self, request, arg, read_arg)
 
     def release(self) -> None:
         """Linux ``unix_release_sock``: the name is freed, a connected

@@ -15,7 +15,8 @@ from typing import Any
 
 from sentry.abi.fcntl import S_IFCHR
 from sentry.fsimpl.dev.devices import FullFile, NullFile, RandomFile, ZeroFile
-from sentry.fsimpl.devpts import PtsRegistry, add_devpts
+from sentry.fsimpl.devpts import PtsRegistry
+from sentry.fsimpl.devpts.nodes import add_devpts
 from sentry.fsimpl.kernfs import KDir, KFile, KSymlink
 from sentry.vfs.dentry import Dentry
 from sentry.vfs.file_description import FileDescription

@@ -34,7 +34,7 @@ from sentry.linuxerr import (
     ETXTBSY,
     errno_of,
 )
-from sentry.memmap.mappable import write_denied
+from sentry.memmap.write_access import write_denied
 from sentry.vfs.dentry import Dentry, Dirent
 
 if TYPE_CHECKING:

@@ -51,7 +51,7 @@ from sentry.linuxerr import (
     Errno,
     errno_of,
 )
-from sentry.memmap.mappable import get_write_access, put_write_access
+from sentry.memmap.write_access import get_write_access, put_write_access
 from sentry.safemem import FromVecReaderFunc, FromVecWriterFunc
 from sentry.usermem import IOSequence
 from sentry.vfs.dentry import Dentry, Dirent

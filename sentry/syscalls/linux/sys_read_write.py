@@ -115,18 +115,20 @@ def send_sigpipe(t: Task) -> None:
 
 
 def _read(t: Task, f: FileDescription, dst: IOSequence, offset: int) -> int:
-    from sentry.syscalls.linux import sys_socket
+    from sentry.socket import SocketFile
+    from sentry.syscalls.linux import sys_socket_msg
 
-    if isinstance(f, sys_socket.SocketFile):
-        return sys_socket.read_socket(t, f, dst)
+    if isinstance(f, SocketFile):
+        return sys_socket_msg.read_socket(t, f, dst)
     return read_file(t, f, dst, offset)
 
 
 def _write(t: Task, f: FileDescription, src: IOSequence, offset: int) -> int:
-    from sentry.syscalls.linux import sys_socket
+    from sentry.socket import SocketFile
+    from sentry.syscalls.linux import sys_socket_msg
 
-    if isinstance(f, sys_socket.SocketFile):
-        return sys_socket.write_socket(t, f, src)
+    if isinstance(f, SocketFile):
+        return sys_socket_msg.write_socket(t, f, src)
     return write_file(t, f, src, offset)
 
 

@@ -21,6 +21,7 @@ from sentry.syscalls.linux import sys_read_write as rw
 from sentry.syscalls.linux import sys_signal as sig
 from sentry.syscalls.linux import sys_signalfd as signalfd
 from sentry.syscalls.linux import sys_socket as sock
+from sentry.syscalls.linux import sys_socket_msg as sockmsg
 from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_thread as thread
 from sentry.syscalls.linux import sys_time as time_
@@ -122,7 +123,7 @@ HIGH: dict[int, Entry] = {
     296: Supported("pwritev", rw.sys_pwritev),
     297: Unimplemented("rt_tgsigqueueinfo", NOT_YET),
     298: Unimplemented("perf_event_open", PRIVILEGED, "perf_event_paranoid"),
-    299: PartiallySupported("recvmmsg", sock.sys_recvmmsg, "an error after the first datagram is dropped "
+    299: PartiallySupported("recvmmsg", sockmsg.sys_recvmmsg, "an error after the first datagram is dropped "
                            "(Linux keeps it for SO_ERROR)"),
     300: Unimplemented("fanotify_init", PRIVILEGED, "CAP_SYS_ADMIN"),
     301: Unimplemented("fanotify_mark", PRIVILEGED, "CAP_SYS_ADMIN"),
@@ -132,7 +133,7 @@ HIGH: dict[int, Entry] = {
     304: Unimplemented("open_by_handle_at", PRIVILEGED, "CAP_DAC_READ_SEARCH"),
     305: Unimplemented("clock_adjtime", PRIVILEGED, "CAP_SYS_TIME to set; reading is not yet"),
     306: Unimplemented("syncfs", NOT_YET),
-    307: Supported("sendmmsg", sock.sys_sendmmsg),
+    307: Supported("sendmmsg", sockmsg.sys_sendmmsg),
     308: Unimplemented("setns", PRIVILEGED, "CAP_SYS_ADMIN"),
     309: Supported("getcpu", thread.sys_getcpu),
     310: Unimplemented("process_vm_readv", NOT_YET),

@@ -22,6 +22,7 @@ from sentry.syscalls.linux import sys_prctl as prctl
 from sentry.syscalls.linux import sys_read_write as rw
 from sentry.syscalls.linux import sys_signal as sig
 from sentry.syscalls.linux import sys_socket as sock
+from sentry.syscalls.linux import sys_socket_msg as sockmsg
 from sentry.syscalls.linux import sys_stat as stat
 from sentry.syscalls.linux import sys_statfs as statfs
 from sentry.syscalls.linux import sys_thread as thread
@@ -108,10 +109,10 @@ LOW: dict[int, Entry] = {
     41: PartiallySupported("socket", sock.sys_socket, UNIX_ONLY),
     42: Supported("connect", sock.sys_connect),
     43: Supported("accept", sock.sys_accept),
-    44: Supported("sendto", sock.sys_sendto),
-    45: Supported("recvfrom", sock.sys_recvfrom),
-    46: Supported("sendmsg", sock.sys_sendmsg),
-    47: Supported("recvmsg", sock.sys_recvmsg),
+    44: Supported("sendto", sockmsg.sys_sendto),
+    45: Supported("recvfrom", sockmsg.sys_recvfrom),
+    46: Supported("sendmsg", sockmsg.sys_sendmsg),
+    47: Supported("recvmsg", sockmsg.sys_recvmsg),
     48: Supported("shutdown", sock.sys_shutdown),
     49: Supported("bind", sock.sys_bind),
     50: Supported("listen", sock.sys_listen),
