@@ -21,7 +21,7 @@ SIGKILL continues a stopped group silently so it can die.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from sentry.abi.signals import SIGCHLD, SIGCONT, SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU
 
@@ -80,9 +80,7 @@ def do_group_stop(k: Kernel, task: Task, info: SignalInfo) -> bool:
     # The running task leaves the CPU at this syscall's return.
     cur = k.current
     if cur is not None and cur.tg is tg:
-        from sentry.platform import UnicornAddressSpace
-
-        cast(UnicornAddressSpace, cur.mm.address_space).interrupt()
+        cur.mm.address_space.interrupt()
     _notify_parent(k, tg, CLD_STOPPED, sig)
     return True
 

@@ -216,7 +216,7 @@ def is_orphaned(k: Kernel, pg: ProcessGroup, ignore: ThreadGroup | None = None) 
 
 
 def _has_stopped(pg: ProcessGroup) -> bool:
-    return any(getattr(tg, "group_stopped", False) for tg in pg.live_members())
+    return any(tg.group_stopped for tg in pg.live_members())
 
 
 def on_exit(k: Kernel, tg: ThreadGroup) -> None:
@@ -253,7 +253,7 @@ def _leader_exit_hangup(k: Kernel, tg: ThreadGroup, s: Session) -> None:
     terminal's foreground group gets SIGHUP and the terminal controls no
     session any more."""
     term = s.terminal
-    fg = getattr(term, "foreground", None)
+    fg = term.foreground if term is not None else None
     if fg is not None:
         for member in fg.live_members():
             if member is not tg:

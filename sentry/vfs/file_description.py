@@ -106,6 +106,8 @@ class FileDescription:
     #: The pseudo-terminal behind a /dev/ptmx or /dev/pts file
     #: (``sentry.fsimpl.devpts.Terminal``); None for everything else.
     terminal: Any = None
+    #: Whether ``terminal`` is reached through its master side (/dev/ptmx).
+    is_master = False
 
     def __init__(self, flags: int, dentry: Dentry | None = None) -> None:
         self.flags = flags & ~OPEN_ONLY_FLAGS

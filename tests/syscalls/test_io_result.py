@@ -46,6 +46,6 @@ def test_non_errno_error_with_nothing_transferred_is_raised_not_eof() -> None:
 
 def test_read_file_raises_a_non_errno_error() -> None:
     bug = OSError("an unconverted host error")
-    f = SimpleNamespace(readable=True, nonblocking=True, read=lambda dst, off: (0, bug))
+    f = SimpleNamespace(readable=True, nonblocking=True, terminal=None, read=lambda dst, off: (0, bug))
     with pytest.raises(OSError):
         read_file(None, f, None, -1)  # type: ignore[arg-type]

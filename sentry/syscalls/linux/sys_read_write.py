@@ -73,7 +73,7 @@ def read_file(
     count, or raises the error when nothing was read."""
     if not f.readable:
         raise EBADF
-    if getattr(f, "terminal", None) is not None:
+    if f.terminal is not None:
         tty.check_read(t, f)
     n, err = f.read(dst, offset)
     while err is EAGAIN and n == 0 and not f.nonblocking:
@@ -91,7 +91,7 @@ def write_file(t: Task, f: FileDescription, src: IOSequence, offset: int, done: 
     raises the error when nothing was written."""
     if not f.writable:
         raise EBADF
-    if getattr(f, "terminal", None) is not None:
+    if f.terminal is not None:
         tty.check_write(t, f)
     n, err = f.write(src, offset)
     if err is EAGAIN and not f.nonblocking:

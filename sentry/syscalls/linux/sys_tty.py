@@ -35,7 +35,7 @@ JOB_IOCTLS = frozenset({termios.TIOCSCTTY, termios.TIOCNOTTY, termios.TIOCGPGRP,
 
 def terminal_of(f: Any) -> Any:
     """The devpts Terminal behind file description ``f``, or None."""
-    return getattr(f, "terminal", None)
+    return f.terminal
 
 
 def _is_ctty(t: Task, term: Any) -> bool:
@@ -79,13 +79,13 @@ def check_background(t: Task, term: Any, sig: int) -> None:
 
 def check_read(t: Task, f: Any) -> None:
     term = terminal_of(f)
-    if term is not None and not getattr(f, "is_master", False):
+    if term is not None and not f.is_master:
         check_background(t, term, SIGTTIN)
 
 
 def check_write(t: Task, f: Any) -> None:
     term = terminal_of(f)
-    if term is not None and not getattr(f, "is_master", False) and term.ld.termios.lflag & termios.TOSTOP:
+    if term is not None and not f.is_master and term.ld.termios.lflag & termios.TOSTOP:
         check_background(t, term, SIGTTOU)
 
 
@@ -96,7 +96,7 @@ def ioctl(t: Task, f: Any, request: int, arg: int) -> int | None:
     term = terminal_of(f)
     if term is None:
         return None
-    master = getattr(f, "is_master", False)
+    master = f.is_master
     if request in _CHANGES and not master:
         try:
             check_background(t, term, SIGTTOU)
