@@ -77,13 +77,18 @@ def _fd_target(t: Task, fd: int) -> FileDescription:
 def _get(t: Task, target: Target, name_addr: int, value: int, size: int) -> int:
     name = _copy_name(t, name_addr)
     _check_permission(t, target, name, False)
-    data = target.getxattr(name)
-    size = min(size & 0xFFFFFFFFFFFFFFFF, XATTR_SIZE_MAX)
+    return _copy_sized(t, value, size, target.getxattr(name), XATTR_SIZE_MAX)
+
+
+def _copy_sized(t: Task, addr: int, size: int, data: bytes, limit: int) -> int:
+    """The xattr size protocol: ``size`` 0 asks for the length; ERANGE
+    when ``data`` does not fit (``size`` is clamped to ``limit``)."""
+    size = min(size & 0xFFFFFFFFFFFFFFFF, limit)
     if size == 0:
         return len(data)
     if len(data) > size:
         raise ERANGE
-    t.copy_out_bytes(value, data)
+    t.copy_out_bytes(addr, data)
     return len(data)
 
 
@@ -94,13 +99,7 @@ def _list(t: Task, target: Target, addr: int, size: int) -> int:
     data = b"".join(n + b"\0" for n in names)
     if len(data) > XATTR_LIST_MAX:
         raise E2BIG
-    size = min(size & 0xFFFFFFFFFFFFFFFF, XATTR_LIST_MAX)
-    if size == 0:
-        return len(data)
-    if len(data) > size:
-        raise ERANGE
-    t.copy_out_bytes(addr, data)
-    return len(data)
+    return _copy_sized(t, addr, size, data, XATTR_LIST_MAX)
 
 
 def _set_args(t: Task, name_addr: int, value: int, size: int, flags: int) -> tuple[bytes, bytes, int]:
